@@ -1,0 +1,67 @@
+// What every CLI command needs: the validated configuration (global flags over env) and a database
+// handle that has been checked to be reachable and migrated.
+import type { Command } from 'commander';
+import { loadConfig, type Config, type ConfigOverrides } from '../config.js';
+import { connect, type Database } from '../db/connect.js';
+import { assertMigrated } from '../db/migrate.js';
+import { UsageError } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+
+export interface GlobalOptions {
+  databaseUrl?: string;
+  schema?: string;
+  logLevel?: string;
+}
+
+/** Resolves configuration from the program's global options plus per-command overrides. */
+export function configFrom(cmd: Command, overrides: ConfigOverrides = {}): Config {
+  const g = cmd.optsWithGlobals<GlobalOptions>();
+  return loadConfig({ databaseUrl: g.databaseUrl, schema: g.schema, logLevel: g.logLevel, ...overrides });
+}
+
+/** Opens the database for an operator command; refuses when there is no URL or it is not migrated. */
+export async function openDatabase(
+  config: Config,
+  opts: { checkMigrated?: boolean; max?: number } = {},
+): Promise<Database> {
+  if (!config.databaseUrl) {
+    throw new UsageError(
+      'no database configured: set DATABASE_URL or pass --database-url (jobq dev starts an embedded one)',
+    );
+  }
+  const db = connect({
+    url: config.databaseUrl,
+    schema: config.schema,
+    max: opts.max ?? 4,
+    applicationName: 'jobq-cli',
+  });
+  if (opts.checkMigrated !== false) {
+    try {
+      await assertMigrated(db.exec);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+  return db;
+}
+
+/** Runs fn with an open, migrated database and always closes it. */
+export async function withDatabase<T>(
+  cmd: Command,
+  fn: (db: Database, config: Config) => Promise<T>,
+  overrides: ConfigOverrides = {},
+): Promise<T> {
+  const config = configFrom(cmd, overrides);
+  const db = await openDatabase(config);
+  try {
+    return await fn(db, config);
+  } finally {
+    await db.close();
+  }
+}
+
+/** Logger for operator commands (stderr, so stdout stays clean for --json). */
+export function cliLogger(config: Config): Logger {
+  return createLogger(config.logLevel, 2);
+}

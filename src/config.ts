@@ -1,0 +1,187 @@
+// Configuration: defaults < environment < command-line flags, validated once. This is the only module
+// that reads process.env; ENV_VARS is the one list of variables jobq reads (the README table and the
+// deployment consistency test are checked against it).
+import { ValidationError } from './errors.js';
+import { parseDuration, parseInteger } from './parse.js';
+
+export interface EnvVar {
+  name: string;
+  default: string;
+  description: string;
+}
+
+/** Every environment variable jobq reads, with its default and meaning. */
+export const ENV_VARS: readonly EnvVar[] = [
+  {
+    name: 'DATABASE_URL',
+    default: '(embedded PostgreSQL under jobq dev)',
+    description: 'PostgreSQL connection string',
+  },
+  {
+    name: 'JOBQ_LISTEN_DATABASE_URL',
+    default: 'DATABASE_URL',
+    description: 'direct (non-pooled) connection used for LISTEN',
+  },
+  { name: 'JOBQ_SCHEMA', default: 'jobq', description: 'schema holding all jobq tables' },
+  {
+    name: 'JOBQ_LOG_LEVEL',
+    default: 'info',
+    description: 'log level: trace, debug, info, warn, error, silent',
+  },
+  {
+    name: 'JOBQ_MAX_PAYLOAD_BYTES',
+    default: '1048576',
+    description: 'largest accepted job payload (and API body), in bytes',
+  },
+  { name: 'JOBQ_MAX_ATTEMPTS', default: '5', description: 'default max attempts of a new job' },
+  { name: 'QUEUE', default: 'default', description: 'worker queues, comma list; name:concurrency allowed' },
+  { name: 'CONCURRENCY', default: '10', description: 'worker slots per queue when a queue names none' },
+  {
+    name: 'JOBQ_HANDLERS',
+    default: '(built-in demo handlers)',
+    description: 'module exporting job handlers',
+  },
+  {
+    name: 'JOBQ_LEASE_SECONDS',
+    default: '30',
+    description: 'lease length; a heartbeat renews it every third of it',
+  },
+  {
+    name: 'JOBQ_SHUTDOWN_GRACE_SECONDS',
+    default: '25',
+    description: 'how long SIGTERM waits for running jobs before releasing them',
+  },
+  {
+    name: 'JOBQ_POLL_INTERVAL_MS',
+    default: '1000',
+    description: 'worker poll fallback when no NOTIFY arrives (jittered ±50%)',
+  },
+  {
+    name: 'JOBQ_STARVATION_SECONDS',
+    default: '60',
+    description: 'a ready job waiting longer than this is taken ahead of higher priorities',
+  },
+  {
+    name: 'JOBQ_BACKOFF_BASE_MS',
+    default: '1000',
+    description: 'retry backoff base (full jitter, doubled per attempt)',
+  },
+  { name: 'JOBQ_BACKOFF_MAX_MS', default: '3600000', description: 'retry backoff cap' },
+  { name: 'PORT', default: '8000', description: 'API port' },
+  { name: 'JOBQ_API_HOST', default: '0.0.0.0', description: 'API listen address (jobq dev: 127.0.0.1)' },
+  { name: 'JOBQ_API_TOKENS', default: '(none)', description: 'API bearer tokens, name:token[,name2:token2]' },
+  { name: 'JOBQ_RATE_LIMIT_PER_SEC', default: '(off)', description: 'API requests per second per client' },
+  {
+    name: 'JOBQ_RATE_LIMIT_BURST',
+    default: 'JOBQ_RATE_LIMIT_PER_SEC',
+    description: 'API token-bucket size per client',
+  },
+  {
+    name: 'JOBQ_METRICS_PORT',
+    default: '9464',
+    description: 'worker/scheduler /metrics port; 0 turns it off',
+  },
+  {
+    name: 'JOBQ_RETENTION_COMPLETED',
+    default: '7d',
+    description: 'how long COMPLETED and CANCELLED jobs are kept',
+  },
+  { name: 'JOBQ_RETENTION_DEAD', default: '30d', description: 'how long DEAD jobs are kept' },
+  {
+    name: 'JOBQ_DEV_DATA_DIR',
+    default: '~/.jobq/dev',
+    description: 'embedded PostgreSQL data directory of jobq dev',
+  },
+];
+
+export type Env = Record<string, string | undefined>;
+
+export interface Config {
+  databaseUrl: string | undefined;
+  listenDatabaseUrl: string | undefined;
+  schema: string;
+  logLevel: string;
+  maxPayloadBytes: number;
+  defaultMaxAttempts: number;
+  queues: string;
+  concurrency: number;
+  handlers: string | undefined;
+  leaseMs: number;
+  shutdownGraceMs: number;
+  pollIntervalMs: number;
+  starvationMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  port: number;
+  apiHost: string;
+  apiTokens: string | undefined;
+  rateLimitPerSec: number | undefined;
+  rateLimitBurst: number | undefined;
+  metricsPort: number;
+  retentionCompletedMs: number;
+  retentionDeadMs: number;
+  devDataDir: string | undefined;
+}
+
+/** Flag values that override the environment (undefined means "not given"). */
+export type ConfigOverrides = { [K in keyof Config]?: Config[K] | undefined };
+
+const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v.trim() === '' ? undefined : v;
+}
+
+/** Reads and validates the configuration; flags (overrides) win over env, env over defaults. */
+export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.env): Config {
+  const int = (name: string, def: number, min: number, max: number): number => {
+    const v = nonEmpty(env[name]);
+    return v === undefined ? def : parseInteger(name, v, min, max);
+  };
+  const optInt = (name: string, min: number, max: number): number | undefined => {
+    const v = nonEmpty(env[name]);
+    return v === undefined ? undefined : parseInteger(name, v, min, max);
+  };
+  const dur = (name: string, def: string): number => parseDuration(name, nonEmpty(env[name]) ?? def);
+  const seconds = (name: string, def: number, min: number, max: number): number =>
+    int(name, def, min, max) * 1000;
+
+  const base: Config = {
+    databaseUrl: nonEmpty(env.DATABASE_URL),
+    listenDatabaseUrl: nonEmpty(env.JOBQ_LISTEN_DATABASE_URL),
+    schema: nonEmpty(env.JOBQ_SCHEMA) ?? 'jobq',
+    logLevel: nonEmpty(env.JOBQ_LOG_LEVEL) ?? 'info',
+    maxPayloadBytes: int('JOBQ_MAX_PAYLOAD_BYTES', 1_048_576, 1024, 256 * 1_048_576),
+    defaultMaxAttempts: int('JOBQ_MAX_ATTEMPTS', 5, 1, 1000),
+    queues: nonEmpty(env.QUEUE) ?? 'default',
+    concurrency: int('CONCURRENCY', 10, 1, 10_000),
+    handlers: nonEmpty(env.JOBQ_HANDLERS),
+    leaseMs: seconds('JOBQ_LEASE_SECONDS', 30, 1, 86_400),
+    shutdownGraceMs: seconds('JOBQ_SHUTDOWN_GRACE_SECONDS', 25, 0, 86_400),
+    pollIntervalMs: int('JOBQ_POLL_INTERVAL_MS', 1000, 10, 3_600_000),
+    starvationMs: seconds('JOBQ_STARVATION_SECONDS', 60, 1, 30 * 86_400),
+    backoffBaseMs: int('JOBQ_BACKOFF_BASE_MS', 1000, 1, 86_400_000),
+    backoffMaxMs: int('JOBQ_BACKOFF_MAX_MS', 3_600_000, 1, 30 * 86_400_000),
+    port: int('PORT', 8000, 0, 65_535),
+    apiHost: nonEmpty(env.JOBQ_API_HOST) ?? '0.0.0.0',
+    apiTokens: nonEmpty(env.JOBQ_API_TOKENS),
+    rateLimitPerSec: optInt('JOBQ_RATE_LIMIT_PER_SEC', 1, 1_000_000),
+    rateLimitBurst: optInt('JOBQ_RATE_LIMIT_BURST', 1, 1_000_000),
+    metricsPort: int('JOBQ_METRICS_PORT', 9464, 0, 65_535),
+    retentionCompletedMs: dur('JOBQ_RETENTION_COMPLETED', '7d'),
+    retentionDeadMs: dur('JOBQ_RETENTION_DEAD', '30d'),
+    devDataDir: nonEmpty(env.JOBQ_DEV_DATA_DIR),
+  };
+  const config: Config = { ...base };
+  for (const [k, v] of Object.entries(overrides) as [keyof Config, unknown][]) {
+    if (v !== undefined) (config as unknown as Record<string, unknown>)[k] = v;
+  }
+  if (!SCHEMA_RE.test(config.schema)) {
+    throw new ValidationError(
+      'schema (JOBQ_SCHEMA / --schema)',
+      'a lower-case SQL identifier such as jobq',
+      JSON.stringify(config.schema),
+    );
+  }
+  return config;
+}

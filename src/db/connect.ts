@@ -1,0 +1,101 @@
+// Connection: a pg pool wrapped in Kysely. `Executor` is what every SQL function takes: the root Kysely or
+// a transaction of it, together with the jobq schema (Kysely's withSchema does not qualify table names
+// inside raw `sql` templates, so raw statements use the qualified references in `t`).
+import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
+import pg from 'pg';
+import type { DB } from './schema.js';
+
+type TableName = keyof DB;
+export type Tables = Readonly<Record<TableName, RawBuilder<unknown>>>;
+
+const tableCache = new Map<string, Tables>();
+
+function tablesFor(schema: string): Tables {
+  let t = tableCache.get(schema);
+  if (!t) {
+    const names: TableName[] = [
+      'jobs',
+      'queues',
+      'workers',
+      'rate_limits',
+      'schedules',
+      'maintenance',
+      'migrations',
+    ];
+    t = Object.fromEntries(names.map((n) => [n, sql.table(`${schema}.${n}`)])) as unknown as Tables;
+    tableCache.set(schema, t);
+  }
+  return t;
+}
+
+/** A database handle bound to the jobq schema: the pool itself or one open transaction. */
+export class Executor {
+  /** Kysely scoped to the jobq schema, for query-builder statements. */
+  readonly db: Kysely<DB>;
+  /** Schema-qualified table references, for raw `sql` statements. */
+  readonly t: Tables;
+
+  constructor(
+    /** The unscoped Kysely (or transaction); raw statements execute on it. */
+    readonly raw: Kysely<DB>,
+    readonly schema: string,
+  ) {
+    this.db = raw.withSchema(schema);
+    this.t = tablesFor(schema);
+  }
+
+  get isTransaction(): boolean {
+    return this.raw.isTransaction;
+  }
+
+  /** Runs fn in a transaction; joins the current one when this executor already is a transaction. */
+  async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    if (this.raw.isTransaction) return fn(this);
+    return this.raw.transaction().execute((trx) => fn(new Executor(trx, this.schema)));
+  }
+}
+
+export interface Database {
+  exec: Executor;
+  schema: string;
+  pool: pg.Pool;
+  url: string;
+  close(): Promise<void>;
+}
+
+// Keep int8 (count(*)) as JS numbers: jobq's counts fit in 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export interface ConnectOptions {
+  url: string;
+  schema: string;
+  max?: number;
+  applicationName?: string;
+  connectionTimeoutMs?: number;
+}
+
+/** Opens a pool. Connections are made lazily; a bad URL or a down server shows up on first use. */
+export function connect(opts: ConnectOptions): Database {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.max ?? 10,
+    application_name: opts.applicationName ?? 'jobq',
+    connectionTimeoutMillis: opts.connectionTimeoutMs ?? 5000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client dying (server restart) must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
+  const root = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  let closed = false;
+  return {
+    exec: new Executor(root, opts.schema),
+    schema: opts.schema,
+    pool,
+    url: opts.url,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await root.destroy();
+    },
+  };
+}

@@ -1,0 +1,109 @@
+// Kysely table types for the jobq schema (mirrors migrations/). Timestamps come back as Date (pg's default).
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type GeneratedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json = ColumnType<unknown, string, string>;
+
+export type JobStatus = 'PENDING' | 'RUNNING' | 'RETRY' | 'COMPLETED' | 'DEAD' | 'CANCELLED';
+export const JOB_STATUSES: readonly JobStatus[] = [
+  'PENDING',
+  'RUNNING',
+  'RETRY',
+  'COMPLETED',
+  'DEAD',
+  'CANCELLED',
+];
+
+export interface JobsTable {
+  id: Generated<string>;
+  type: string;
+  payload: Json;
+  status: Generated<JobStatus>;
+  queue: Generated<string>;
+  priority: Generated<number>;
+  attempts: Generated<number>;
+  max_attempts: Generated<number>;
+  run_after: GeneratedTimestamp;
+  locked_by: string | null;
+  locked_at: Timestamp | null;
+  lease_expires_at: Timestamp | null;
+  last_error: string | null;
+  errors: ColumnType<unknown, string | undefined, string>;
+  result: ColumnType<unknown, string | null | undefined, string | null>;
+  idempotency_key: string | null;
+  cancel_requested_at: Timestamp | null;
+  cancelled_by: string | null;
+  created_at: GeneratedTimestamp;
+  updated_at: GeneratedTimestamp;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+}
+
+export interface QueuesTable {
+  name: string;
+  paused: Generated<boolean>;
+  updated_at: GeneratedTimestamp;
+}
+
+export interface WorkersTable {
+  id: string;
+  host: string;
+  pid: number;
+  queues: Json;
+  types: string[];
+  running: Generated<number>;
+  version: string;
+  started_at: GeneratedTimestamp;
+  last_heartbeat_at: GeneratedTimestamp;
+}
+
+export interface RateLimitsTable {
+  client: string;
+  tokens: number;
+  updated_at: Timestamp;
+}
+
+export interface SchedulesTable {
+  name: string;
+  cron: string;
+  timezone: Generated<string>;
+  type: string;
+  payload: Json;
+  queue: Generated<string>;
+  priority: Generated<number>;
+  max_attempts: Generated<number>;
+  enabled: Generated<boolean>;
+  missed_policy: Generated<'skip' | 'once' | 'all'>;
+  overlap_policy: Generated<'allow' | 'skip'>;
+  next_run_at: Timestamp;
+  last_run_at: Timestamp | null;
+  last_job_id: string | null;
+  created_at: GeneratedTimestamp;
+  updated_at: GeneratedTimestamp;
+}
+
+export interface MaintenanceTable {
+  task: string;
+  next_run_at: GeneratedTimestamp;
+  last_run_at: Timestamp | null;
+  last_run_by: string | null;
+  last_result: Json | null;
+}
+
+export interface MigrationsTable {
+  version: number;
+  name: string;
+  checksum: string;
+  applied_at: GeneratedTimestamp;
+}
+
+export interface DB {
+  jobs: JobsTable;
+  queues: QueuesTable;
+  workers: WorkersTable;
+  rate_limits: RateLimitsTable;
+  schedules: SchedulesTable;
+  maintenance: MaintenanceTable;
+  migrations: MigrationsTable;
+}

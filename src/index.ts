@@ -1,0 +1,13 @@
+// The library entry point: `import { createClient, createWorker } from 'jobq'`.
+export { createClient, Client, type ClientOptions, type TxOption } from './client/client.js';
+export * from './errors.js';
+export type {
+  Job,
+  JobStatus,
+  EnqueueSpec,
+  EnqueueResult,
+  AttemptError,
+  ListFilter,
+  Page,
+  QueueStats,
+} from './queue/types.js';

@@ -1,0 +1,432 @@
+// Every statement on the jobs table. One function per statement, each taking (exec, params) so it can
+// run on the pool or inside a caller's transaction. Time comes from the database clock.
+// Index notes refer to migrations/0001_init.sql.
+import { sql } from 'kysely';
+import type { Executor } from '../db/connect.js';
+import type { JobStatus } from '../db/schema.js';
+import type { AttemptError, ClaimedJob, EnqueueResult, Job, JobInsert, ListFilter } from '../queue/types.js';
+
+/** Maps a jobs row (snake_case) to a Job. */
+export function toJob(r: Record<string, unknown>): Job {
+  return {
+    id: r.id as string,
+    type: r.type as string,
+    payload: r.payload,
+    status: r.status as JobStatus,
+    queue: r.queue as string,
+    priority: r.priority as number,
+    attempts: r.attempts as number,
+    maxAttempts: r.max_attempts as number,
+    runAfter: r.run_after as Date,
+    lockedBy: (r.locked_by as string | null) ?? null,
+    lockedAt: (r.locked_at as Date | null) ?? null,
+    leaseExpiresAt: (r.lease_expires_at as Date | null) ?? null,
+    lastError: (r.last_error as string | null) ?? null,
+    errors: (r.errors as AttemptError[] | null) ?? [],
+    result: r.result ?? null,
+    idempotencyKey: (r.idempotency_key as string | null) ?? null,
+    cancelRequestedAt: (r.cancel_requested_at as Date | null) ?? null,
+    cancelledBy: (r.cancelled_by as string | null) ?? null,
+    createdAt: r.created_at as Date,
+    updatedAt: r.updated_at as Date,
+    startedAt: (r.started_at as Date | null) ?? null,
+    finishedAt: (r.finished_at as Date | null) ?? null,
+  };
+}
+
+/**
+ * Inserts many jobs in one round trip (one array parameter per column, unnest on the server), and sends
+ * one NOTIFY for the whole batch when any job is ready now. Jobs whose idempotency key exists already are
+ * not inserted; the existing job's id is returned with created=false. Results are in input order.
+ */
+export async function jobInsertMany(exec: Executor, rows: JobInsert[]): Promise<EnqueueResult[]> {
+  if (rows.length === 0) return [];
+  const channel = channelFor(exec);
+  const readyQueues = [
+    ...new Set(rows.filter((r) => r.runAfter === null && r.delayMs === 0).map((r) => r.queue)),
+  ];
+  const notify = readyQueues.length > 0 ? readyQueues.join(',') : null;
+  const hasKeys = rows.some((r) => r.idempotencyKey !== null);
+  const t = exec.t;
+  const cols = sql`unnest(
+      ${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.type)}::text[], ${rows.map((r) => r.payloadJson)}::jsonb[],
+      ${rows.map((r) => r.queue)}::text[], ${rows.map((r) => r.priority)}::int[], ${rows.map((r) => r.maxAttempts)}::int[],
+      ${rows.map((r) => r.runAfter)}::timestamptz[], ${rows.map((r) => r.delayMs)}::int[], ${rows.map((r) => r.idempotencyKey)}::text[])
+    AS i(id, type, payload, queue, priority, max_attempts, run_after, delay_ms, idempotency_key)`;
+  const runAfter = sql`coalesce(i.run_after, now() + make_interval(secs => i.delay_ms / 1000.0))`;
+  if (!hasKeys) {
+    // Fast path (bulk enqueue): ids come from the client, nothing to look up afterwards.
+    await sql`WITH ins AS (
+        INSERT INTO ${t.jobs} (id, type, payload, queue, priority, max_attempts, run_after)
+        SELECT i.id, i.type, i.payload, i.queue, i.priority, i.max_attempts, ${runAfter} FROM ${cols}
+        RETURNING 1)
+      SELECT count(*) AS n, CASE WHEN ${notify}::text IS NOT NULL THEN pg_notify(${channel}, ${notify}) END FROM ins`.execute(
+      exec.raw,
+    );
+    return rows.map((r) => ({ id: r.id, created: true }));
+  }
+  // ON CONFLICT waits for a concurrent inserter of the same key to commit, then skips: N identical
+  // concurrent requests create one row (jobs_idempotency_key_idx).
+  const inserted = await sql<{ id: string }>`WITH ins AS (
+      INSERT INTO ${t.jobs} (id, type, payload, queue, priority, max_attempts, run_after, idempotency_key)
+      SELECT i.id, i.type, i.payload, i.queue, i.priority, i.max_attempts, ${runAfter}, i.idempotency_key FROM ${cols}
+      ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+      RETURNING id)
+    SELECT id, CASE WHEN ${notify}::text IS NOT NULL THEN pg_notify(${channel}, ${notify}) END AS n FROM ins`.execute(
+    exec.raw,
+  );
+  const created = new Set(inserted.rows.map((r) => r.id));
+  const missingKeys = rows
+    .filter((r) => !created.has(r.id) && r.idempotencyKey !== null)
+    .map((r) => r.idempotencyKey);
+  const existing = new Map<string, string>();
+  if (missingKeys.length > 0) {
+    const found = await sql<{ id: string; idempotency_key: string }>`SELECT id, idempotency_key FROM ${t.jobs}
+      WHERE idempotency_key = ANY(${missingKeys}::text[])`.execute(exec.raw);
+    for (const f of found.rows) existing.set(f.idempotency_key, f.id);
+  }
+  return rows.map((r) => {
+    if (created.has(r.id)) return { id: r.id, created: true };
+    const id = r.idempotencyKey === null ? undefined : existing.get(r.idempotencyKey);
+    if (id === undefined)
+      throw new Error(`job with idempotency key ${r.idempotencyKey ?? ''} vanished during enqueue`);
+    return { id, created: false };
+  });
+}
+
+/** Reads one job. */
+export async function jobGet(exec: Executor, id: string): Promise<Job | undefined> {
+  const r = await sql<Record<string, unknown>>`SELECT * FROM ${exec.t.jobs} WHERE id = ${id}`.execute(
+    exec.raw,
+  );
+  return r.rows[0] ? toJob(r.rows[0]) : undefined;
+}
+
+/** Reads many jobs by id (any order). */
+export async function jobGetMany(exec: Executor, ids: string[]): Promise<Job[]> {
+  const r = await sql<
+    Record<string, unknown>
+  >`SELECT * FROM ${exec.t.jobs} WHERE id = ANY(${ids}::uuid[])`.execute(exec.raw);
+  return r.rows.map(toJob);
+}
+
+/**
+ * Lists jobs newest first with keyset pagination on id (UUIDv7 ids are time-ordered, so the primary key
+ * serves the order; DEAD uses jobs_dead_idx).
+ */
+export async function jobList(exec: Executor, f: ListFilter & { limit: number }): Promise<Job[]> {
+  let q = exec.db.selectFrom('jobs').selectAll();
+  if (f.status) q = q.where('status', '=', f.status);
+  if (f.queue) q = q.where('queue', '=', f.queue);
+  if (f.type) q = q.where('type', '=', f.type);
+  if (f.cursor) q = q.where('id', '<', f.cursor);
+  const rows = await q.orderBy('id', 'desc').limit(f.limit).execute();
+  return rows.map((r) => toJob(r as unknown as Record<string, unknown>));
+}
+
+export interface ClaimParams {
+  queue: string;
+  workerId: string;
+  limit: number;
+  leaseMs: number;
+  /** A job ready for longer than this is claimed ahead of higher priorities. */
+  starvationMs: number;
+}
+
+/**
+ * Claims up to `limit` ready jobs of one queue for a worker, in one statement. Order: jobs ready for
+ * longer than the starvation bound first (oldest first, via jobs_ready_age_idx), then priority DESC,
+ * run_after, id (jobs_ready_idx, read in index order). FOR UPDATE SKIP LOCKED makes concurrent claimers
+ * take disjoint rows. Nothing is claimed from a paused queue.
+ */
+export async function jobClaim(exec: Executor, p: ClaimParams): Promise<ClaimedJob[]> {
+  const t = exec.t;
+  const r = await sql<{
+    id: string;
+    type: string;
+    payload: unknown;
+    queue: string;
+    priority: number;
+    attempts: number;
+    max_attempts: number;
+    run_after: Date;
+    created_at: Date;
+  }>`WITH active AS (
+      SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM ${t.queues} WHERE name = ${p.queue} AND paused)
+    ), starving AS (
+      SELECT id, run_after AS k1, 0 AS k0 FROM ${t.jobs}
+      WHERE queue = ${p.queue} AND status IN ('PENDING', 'RETRY')
+        AND run_after <= now() - make_interval(secs => ${p.starvationMs / 1000})
+        AND EXISTS (SELECT 1 FROM active)
+      ORDER BY run_after LIMIT ${p.limit}
+      FOR UPDATE SKIP LOCKED
+    ), normal AS (
+      SELECT id FROM ${t.jobs}
+      WHERE queue = ${p.queue} AND status IN ('PENDING', 'RETRY') AND run_after <= now()
+        AND EXISTS (SELECT 1 FROM active)
+      ORDER BY priority DESC, run_after, id LIMIT ${p.limit}
+      FOR UPDATE SKIP LOCKED
+    ), picked AS (
+      SELECT id FROM (
+        SELECT id, 0 AS src, row_number() OVER () AS n FROM starving
+        UNION ALL
+        SELECT id, 1 AS src, row_number() OVER () AS n FROM normal
+      ) c GROUP BY id ORDER BY min(src), min(n) LIMIT ${p.limit}
+    )
+    UPDATE ${t.jobs} j SET
+      status = 'RUNNING', attempts = j.attempts + 1, locked_by = ${p.workerId}, locked_at = now(),
+      lease_expires_at = now() + make_interval(secs => ${p.leaseMs / 1000}), started_at = now(), updated_at = now()
+    FROM picked WHERE j.id = picked.id
+    RETURNING j.id, j.type, j.payload, j.queue, j.priority, j.attempts, j.max_attempts, j.run_after, j.created_at`.execute(
+    exec.raw,
+  );
+  return r.rows.map((row) => ({
+    id: row.id,
+    type: row.type,
+    payload: row.payload,
+    queue: row.queue,
+    priority: row.priority,
+    attempt: row.attempts,
+    maxAttempts: row.max_attempts,
+    runAfter: row.run_after,
+    createdAt: row.created_at,
+  }));
+}
+
+export interface Fence {
+  id: string;
+  attempt: number;
+}
+
+/**
+ * Completes many jobs of one worker in one statement. Fenced: a row changes only if it is still
+ * RUNNING under this worker and attempt. Returns the ids that changed; any other id lost its lease.
+ */
+export async function jobCompleteMany(
+  exec: Executor,
+  workerId: string,
+  items: (Fence & { resultJson: string | null })[],
+): Promise<Set<string>> {
+  if (items.length === 0) return new Set();
+  const r = await sql<{ id: string }>`UPDATE ${exec.t.jobs} j SET
+      status = 'COMPLETED', result = v.result, finished_at = now(), updated_at = now(), lease_expires_at = NULL
+    FROM unnest(${items.map((i) => i.id)}::uuid[], ${items.map((i) => i.attempt)}::int[], ${items.map((i) => i.resultJson)}::jsonb[])
+      AS v(id, attempt, result)
+    WHERE j.id = v.id AND j.status = 'RUNNING' AND j.locked_by = ${workerId} AND j.attempts = v.attempt
+    RETURNING j.id`.execute(exec.raw);
+  return new Set(r.rows.map((x) => x.id));
+}
+
+export interface FailParams extends Fence {
+  workerId: string;
+  error: AttemptError;
+  /** Delay before the next attempt when one is left. */
+  retryDelayMs: number;
+  /** Skip remaining attempts: straight to DEAD. */
+  permanent: boolean;
+}
+
+/** Fails one attempt (fenced): RETRY after the delay, or DEAD when out of attempts or permanent. */
+export async function jobFail(exec: Executor, p: FailParams): Promise<{ status: 'RETRY' | 'DEAD' } | null> {
+  const r = await sql<{ status: 'RETRY' | 'DEAD' }>`UPDATE ${exec.t.jobs} SET
+      status = CASE WHEN ${p.permanent} OR attempts >= max_attempts THEN 'DEAD' ELSE 'RETRY' END,
+      run_after = CASE WHEN ${p.permanent} OR attempts >= max_attempts THEN run_after
+                       ELSE now() + make_interval(secs => ${p.retryDelayMs / 1000}) END,
+      finished_at = CASE WHEN ${p.permanent} OR attempts >= max_attempts THEN now() END,
+      last_error = ${p.error.message}, errors = errors || ${JSON.stringify([p.error])}::jsonb,
+      lease_expires_at = NULL, updated_at = now()
+    WHERE id = ${p.id} AND status = 'RUNNING' AND locked_by = ${p.workerId} AND attempts = ${p.attempt}
+    RETURNING status`.execute(exec.raw);
+  return r.rows[0] ?? null;
+}
+
+/** Ends a running job whose cancellation was requested (fenced). */
+export async function jobCancelRunning(exec: Executor, p: Fence & { workerId: string }): Promise<boolean> {
+  const r =
+    await sql`UPDATE ${exec.t.jobs} SET status = 'CANCELLED', finished_at = now(), updated_at = now(), lease_expires_at = NULL
+    WHERE id = ${p.id} AND status = 'RUNNING' AND locked_by = ${p.workerId} AND attempts = ${p.attempt}`.execute(
+      exec.raw,
+    );
+  return Number(r.numAffectedRows ?? 0) === 1;
+}
+
+/**
+ * Gives unfinished jobs back (graceful shutdown): PENDING, ready at once, and the attempt is not counted
+ * (the worker id is never reused, so the fence stays unique).
+ */
+export async function jobRelease(exec: Executor, workerId: string, items: Fence[]): Promise<number> {
+  if (items.length === 0) return 0;
+  const r =
+    await sql`UPDATE ${exec.t.jobs} j SET status = 'PENDING', attempts = j.attempts - 1, run_after = now(),
+      locked_by = NULL, locked_at = NULL, lease_expires_at = NULL, started_at = NULL, updated_at = now()
+    FROM unnest(${items.map((i) => i.id)}::uuid[], ${items.map((i) => i.attempt)}::int[]) AS v(id, attempt)
+    WHERE j.id = v.id AND j.status = 'RUNNING' AND j.locked_by = ${workerId} AND j.attempts = v.attempt`.execute(
+      exec.raw,
+    );
+  return Number(r.numAffectedRows ?? 0);
+}
+
+/**
+ * Extends the leases of a worker's running jobs in one statement. Returns, for each job still held,
+ * whether cancellation was requested; an id missing from the result has lost its lease.
+ */
+export async function jobHeartbeat(
+  exec: Executor,
+  workerId: string,
+  ids: string[],
+  leaseMs: number,
+): Promise<{ id: string; cancelRequested: boolean }[]> {
+  if (ids.length === 0) return [];
+  const r = await sql<{ id: string; cancel: boolean }>`UPDATE ${exec.t.jobs}
+    SET lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000})
+    WHERE id = ANY(${ids}::uuid[]) AND status = 'RUNNING' AND locked_by = ${workerId}
+    RETURNING id, cancel_requested_at IS NOT NULL AS cancel`.execute(exec.raw);
+  return r.rows.map((x) => ({ id: x.id, cancelRequested: x.cancel }));
+}
+
+/** A reclaimed job (its lease had expired). */
+export interface Reclaimed {
+  id: string;
+  queue: string;
+  type: string;
+  status: 'RETRY' | 'DEAD' | 'CANCELLED';
+  lockedBy: string | null;
+}
+
+/**
+ * Reclaims running jobs whose lease expired (jobs_running_lease_idx): RETRY at once, DEAD when out of
+ * attempts, CANCELLED when cancellation had been requested. Records the lost attempt in the history.
+ */
+export async function jobReclaimExpired(exec: Executor, limit: number): Promise<Reclaimed[]> {
+  const t = exec.t;
+  const r = await sql<{
+    id: string;
+    queue: string;
+    type: string;
+    status: Reclaimed['status'];
+    locked_by: string | null;
+  }>`
+    WITH expired AS (
+      SELECT id FROM ${t.jobs} WHERE status = 'RUNNING' AND lease_expires_at < now()
+      ORDER BY lease_expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED
+    )
+    UPDATE ${t.jobs} j SET
+      status = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'CANCELLED'
+                    WHEN j.attempts >= j.max_attempts THEN 'DEAD' ELSE 'RETRY' END,
+      run_after = now(),
+      finished_at = CASE WHEN j.cancel_requested_at IS NOT NULL OR j.attempts >= j.max_attempts THEN now() END,
+      last_error = 'lease expired: worker ' || coalesce(j.locked_by, '?') || ' stopped renewing it',
+      errors = j.errors || jsonb_build_array(jsonb_build_object(
+        'attempt', j.attempts, 'worker', j.locked_by, 'at', now(),
+        'message', 'lease expired: worker ' || coalesce(j.locked_by, '?') || ' stopped renewing it (crashed, stalled or partitioned)')),
+      lease_expires_at = NULL, updated_at = now()
+    FROM expired WHERE j.id = expired.id
+    RETURNING j.id, j.queue, j.type, j.status, j.locked_by`.execute(exec.raw);
+  return r.rows.map((x) => ({
+    id: x.id,
+    queue: x.queue,
+    type: x.type,
+    status: x.status,
+    lockedBy: x.locked_by,
+  }));
+}
+
+export type TransitionOutcome =
+  { id: string; from: JobStatus; to: JobStatus } | { id: string; from: JobStatus; to: null };
+
+/**
+ * Operator retry: DEAD, RETRY or CANCELLED → PENDING, ready now, attempts reset to 0 (a fresh budget of
+ * max_attempts); the error history is kept. Returns the previous status of each job found.
+ */
+export async function jobRetry(exec: Executor, ids: string[]): Promise<TransitionOutcome[]> {
+  const t = exec.t;
+  const r = await sql<{ id: string; from: JobStatus; changed: boolean }>`
+    WITH target AS (SELECT id, status FROM ${t.jobs} WHERE id = ANY(${ids}::uuid[]) FOR UPDATE),
+    upd AS (
+      UPDATE ${t.jobs} j SET status = 'PENDING', attempts = 0, run_after = now(), locked_by = NULL, locked_at = NULL,
+        lease_expires_at = NULL, cancel_requested_at = NULL, cancelled_by = NULL, finished_at = NULL, started_at = NULL,
+        result = NULL, updated_at = now()
+      FROM target WHERE j.id = target.id AND target.status IN ('DEAD', 'RETRY', 'CANCELLED')
+      RETURNING j.id, j.queue)
+    SELECT target.id, target.status AS from, upd.id IS NOT NULL AS changed,
+      (SELECT pg_notify(${channelFor(exec)}, string_agg(DISTINCT queue, ',')) FROM upd) AS n
+    FROM target LEFT JOIN upd ON upd.id = target.id`.execute(exec.raw);
+  return r.rows.map((x) =>
+    x.changed ? { id: x.id, from: x.from, to: 'PENDING' } : { id: x.id, from: x.from, to: null },
+  );
+}
+
+/**
+ * Operator cancel: PENDING/RETRY → CANCELLED at once; RUNNING → cancel requested (the worker's heartbeat
+ * or the NOTIFY hint fires the handler's AbortSignal and ends it CANCELLED).
+ */
+export async function jobCancel(exec: Executor, ids: string[], by: string): Promise<TransitionOutcome[]> {
+  const t = exec.t;
+  const r = await sql<{ id: string; from: JobStatus; to: JobStatus | null }>`
+    WITH target AS (SELECT id, status FROM ${t.jobs} WHERE id = ANY(${ids}::uuid[]) FOR UPDATE),
+    upd AS (
+      UPDATE ${t.jobs} j SET
+        status = CASE WHEN target.status = 'RUNNING' THEN 'RUNNING' ELSE 'CANCELLED' END,
+        finished_at = CASE WHEN target.status = 'RUNNING' THEN NULL ELSE now() END,
+        cancel_requested_at = now(), cancelled_by = ${by}, updated_at = now()
+      FROM target WHERE j.id = target.id AND target.status IN ('PENDING', 'RETRY', 'RUNNING')
+        AND j.cancel_requested_at IS NULL
+      RETURNING j.id, j.status)
+    SELECT target.id, target.status AS from, upd.status AS to,
+      (SELECT pg_notify(${channelFor(exec)} || ':cancel', string_agg(id::text, ',')) FROM upd WHERE status = 'RUNNING') AS n
+    FROM target LEFT JOIN upd ON upd.id = target.id`.execute(exec.raw);
+  return r.rows.map((x) => ({ id: x.id, from: x.from, to: x.to }));
+}
+
+/** Retries every DEAD job matching the filters (bounded batch); returns how many. */
+export async function jobDeadRetry(
+  exec: Executor,
+  f: { queue?: string; type?: string; limit: number },
+): Promise<string[]> {
+  let q = exec.db.selectFrom('jobs').select('id').where('status', '=', 'DEAD');
+  if (f.queue) q = q.where('queue', '=', f.queue);
+  if (f.type) q = q.where('type', '=', f.type);
+  const ids = (await q.limit(f.limit).execute()).map((r) => r.id);
+  if (ids.length === 0) return [];
+  const out = await jobRetry(exec, ids);
+  return out.filter((o) => o.to !== null).map((o) => o.id);
+}
+
+/** Deletes up to `limit` finished jobs of the given statuses finished before the cutoff (jobs_finished_idx). */
+export async function jobDeleteFinished(
+  exec: Executor,
+  p: { statuses: JobStatus[]; olderThanMs: number; limit: number },
+): Promise<number> {
+  const t = exec.t;
+  const r = await sql`DELETE FROM ${t.jobs} WHERE id IN (
+      SELECT id FROM ${t.jobs}
+      WHERE status = ANY(${p.statuses}::text[]) AND finished_at < now() - make_interval(secs => ${p.olderThanMs / 1000})
+      ORDER BY finished_at LIMIT ${p.limit} FOR UPDATE SKIP LOCKED)`.execute(exec.raw);
+  return Number(r.numAffectedRows ?? 0);
+}
+
+/** Counts jobs by queue and status. */
+export async function jobCountByQueueStatus(
+  exec: Executor,
+): Promise<{ queue: string; status: JobStatus; n: number }[]> {
+  const r = await sql<{ queue: string; status: JobStatus; n: number }>`SELECT queue, status, count(*) AS n
+    FROM ${exec.t.jobs} GROUP BY queue, status`.execute(exec.raw);
+  return r.rows;
+}
+
+/** Per queue, when its oldest ready job became ready (jobs_ready_age_idx). */
+export async function jobOldestReady(
+  exec: Executor,
+): Promise<{ queue: string; ready_since: Date; age_seconds: number }[]> {
+  const r = await sql<{ queue: string; ready_since: Date; age_seconds: number }>`
+    SELECT queue, min(run_after) AS ready_since, extract(epoch FROM now() - min(run_after))::float8 AS age_seconds
+    FROM ${exec.t.jobs} WHERE status IN ('PENDING', 'RETRY') AND run_after <= now() GROUP BY queue`.execute(
+    exec.raw,
+  );
+  return r.rows;
+}
+
+/** The NOTIFY channel of a schema: payload is a comma list of queues with new ready jobs. */
+export function channelFor(exec: Executor): string {
+  return `jobq_${exec.schema}`;
+}

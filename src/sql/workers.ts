@@ -1,0 +1,74 @@
+// Statements on the workers table (the registry behind `jobq workers`).
+import { sql } from 'kysely';
+import type { Executor } from '../db/connect.js';
+
+export interface WorkerRow {
+  id: string;
+  host: string;
+  pid: number;
+  queues: Record<string, number>;
+  types: string[];
+  running: number;
+  version: string;
+  startedAt: Date;
+  lastHeartbeatAt: Date;
+}
+
+/** Registers (or re-registers) a worker. */
+export async function workerRegister(
+  exec: Executor,
+  w: {
+    id: string;
+    host: string;
+    pid: number;
+    queues: Record<string, number>;
+    types: string[];
+    version: string;
+  },
+): Promise<void> {
+  await sql`INSERT INTO ${exec.t.workers} (id, host, pid, queues, types, version)
+    VALUES (${w.id}, ${w.host}, ${w.pid}, ${JSON.stringify(w.queues)}::jsonb, ${w.types}::text[], ${w.version})
+    ON CONFLICT (id) DO UPDATE SET last_heartbeat_at = now(), queues = excluded.queues, types = excluded.types`.execute(
+    exec.raw,
+  );
+}
+
+/** Records a worker's heartbeat and load. Returns false when the row is gone (pruned as stale). */
+export async function workerHeartbeat(exec: Executor, id: string, running: number): Promise<boolean> {
+  const r =
+    await sql`UPDATE ${exec.t.workers} SET last_heartbeat_at = now(), running = ${running} WHERE id = ${id}`.execute(
+      exec.raw,
+    );
+  return Number(r.numAffectedRows ?? 0) === 1;
+}
+
+/** Removes a worker's registration (clean shutdown). */
+export async function workerUnregister(exec: Executor, id: string): Promise<void> {
+  await exec.db.deleteFrom('workers').where('id', '=', id).execute();
+}
+
+/** Workers whose last heartbeat is newer than the bound ("online"). */
+export async function workerListOnline(exec: Executor, freshWithinMs: number): Promise<WorkerRow[]> {
+  const r = await sql<Record<string, unknown>>`SELECT * FROM ${exec.t.workers}
+    WHERE last_heartbeat_at > now() - make_interval(secs => ${freshWithinMs / 1000}) ORDER BY started_at`.execute(
+    exec.raw,
+  );
+  return r.rows.map((x) => ({
+    id: x.id as string,
+    host: x.host as string,
+    pid: x.pid as number,
+    queues: x.queues as Record<string, number>,
+    types: x.types as string[],
+    running: x.running as number,
+    version: x.version as string,
+    startedAt: x.started_at as Date,
+    lastHeartbeatAt: x.last_heartbeat_at as Date,
+  }));
+}
+
+/** Deletes registrations silent for longer than the bound; returns how many. */
+export async function workerDeleteStale(exec: Executor, silentForMs: number): Promise<number> {
+  const r = await sql`DELETE FROM ${exec.t.workers}
+    WHERE last_heartbeat_at < now() - make_interval(secs => ${silentForMs / 1000})`.execute(exec.raw);
+  return Number(r.numAffectedRows ?? 0);
+}
