@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { register as registerMigrate } from './migrate.js';
 import { register as registerEnqueue } from './enqueue.js';
+import { register as registerDev } from './dev.js';
 import { VERSION } from '../version.js';
 
 /** Builds the commander program. Errors are thrown (exitOverride), never process.exit'ed here. */
@@ -17,7 +18,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const register of [registerMigrate, registerEnqueue]) register(program);
+  for (const register of [registerMigrate, registerEnqueue, registerDev]) register(program);
   // Every subcommand throws instead of exiting, so main.ts maps every failure to an exit code.
   const override = (cmd: Command): void => {
     cmd.exitOverride();

@@ -55,7 +55,7 @@ interface Ids {
 }
 
 /** When running as root, PostgreSQL must run as another user: "postgres", created if missing. */
-function postgresUser(): Ids | undefined {
+export function postgresUser(): Ids | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const id = (flag: string): number =>
     Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
