@@ -6,6 +6,7 @@ import { connect, type Database } from '../db/connect.js';
 import { assertMigrated } from '../db/migrate.js';
 import { UsageError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
+import { readDevState } from './dev-state.js';
 
 export interface GlobalOptions {
   databaseUrl?: string;
@@ -17,6 +18,17 @@ export interface GlobalOptions {
 export function configFrom(cmd: Command, overrides: ConfigOverrides = {}): Config {
   const g = cmd.optsWithGlobals<GlobalOptions>();
   return loadConfig({ databaseUrl: g.databaseUrl, schema: g.schema, logLevel: g.logLevel, ...overrides });
+}
+
+/**
+ * For operator commands: the configured database, or else the embedded database of a `jobq dev` that
+ * is running on this machine.
+ */
+export function operatorConfigFrom(cmd: Command, overrides: ConfigOverrides = {}): Config {
+  const config = configFrom(cmd, overrides);
+  if (config.databaseUrl) return config;
+  const dev = readDevState();
+  return dev ? { ...config, databaseUrl: dev.url } : config;
 }
 
 /** Opens the database for an operator command; refuses when there is no URL or it is not migrated. */
@@ -52,7 +64,7 @@ export async function withDatabase<T>(
   fn: (db: Database, config: Config) => Promise<T>,
   overrides: ConfigOverrides = {},
 ): Promise<T> {
-  const config = configFrom(cmd, overrides);
+  const config = operatorConfigFrom(cmd, overrides);
   const db = await openDatabase(config);
   try {
     return await fn(db, config);

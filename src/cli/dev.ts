@@ -10,6 +10,7 @@ import { runUntilSignal, type Service } from '../lifecycle.js';
 import { createLogger } from '../log.js';
 import { configFrom } from './context.js';
 import { daemonDeps, type DaemonDeps } from './daemon.js';
+import { clearDevState, writeDevState } from './dev-state.js';
 
 interface DevOptions {
   dataDir?: string;
@@ -51,7 +52,15 @@ export function register(program: Command): void {
         });
         log.info({ url: pg.url }, 'embedded PostgreSQL is up');
         config = { ...config, databaseUrl: pg.url };
-        services.push({ name: 'postgres', start: () => Promise.resolve(), stop: () => pg.stop() });
+        writeDevState({ url: pg.url, pid: process.pid, schema: config.schema });
+        services.push({
+          name: 'postgres',
+          start: () => Promise.resolve(),
+          stop: async () => {
+            clearDevState();
+            await pg.stop();
+          },
+        });
       }
       const deps = daemonDeps(config, 'dev');
       services.push({

@@ -1,7 +1,7 @@
 // `jobq migrate [--status]`: apply pending migrations, or show which are applied.
 import type { Command } from 'commander';
 import { migrate, migrationStatus } from '../db/migrate.js';
-import { configFrom, openDatabase } from './context.js';
+import { openDatabase, operatorConfigFrom } from './context.js';
 import { iso, printJson, printTable, say } from './output.js';
 
 export function register(program: Command): void {
@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .option('--status', 'list migrations and whether each is applied, change nothing')
     .option('--json', 'machine-readable output')
     .action(async (opts: { status?: boolean; json?: boolean }, cmd: Command) => {
-      const config = configFrom(cmd);
+      const config = operatorConfigFrom(cmd);
       const db = await openDatabase(config, { checkMigrated: false });
       try {
         if (opts.status) {
