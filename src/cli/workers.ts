@@ -1,0 +1,43 @@
+// `jobq workers`: the workers online (heartbeat within WORKER_ONLINE_MS), with their queues and load.
+import type { Command } from 'commander';
+import { formatDuration } from '../parse.js';
+import { listWorkers, WORKER_ONLINE_MS } from '../queue/workers-online.js';
+import { withDatabase } from './context.js';
+import { iso, printJson, printTable, relativeTime, say } from './output.js';
+
+export function register(program: Command): void {
+  program
+    .command('workers')
+    .description(
+      `workers online (heartbeat within the last ${formatDuration(WORKER_ONLINE_MS)}): queues, running jobs, heartbeat`,
+    )
+    .option('--json', 'machine-readable output (a JSON array, one object per worker)')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      await withDatabase(cmd, async (db) => {
+        const workers = await listWorkers(db.exec);
+        if (opts.json) {
+          printJson(workers);
+          return;
+        }
+        if (workers.length === 0) {
+          say(`no workers online (none sent a heartbeat in the last ${formatDuration(WORKER_ONLINE_MS)})`);
+          return;
+        }
+        const now = Date.now();
+        printTable(
+          ['id', 'host', 'pid', 'queues (name:slots)', 'running', 'started', 'last heartbeat'],
+          workers.map((w) => [
+            w.id,
+            w.host,
+            w.pid,
+            Object.entries(w.queues)
+              .map(([q, n]) => `${q}:${n}`)
+              .join(', '),
+            w.running,
+            `${iso(w.startedAt)} (${relativeTime(w.startedAt, now)})`,
+            relativeTime(w.lastHeartbeatAt, now),
+          ]),
+        );
+      });
+    });
+}
