@@ -1,13 +1,33 @@
-// The raw-SQL ceilings of the database under test: what plain SQL achieves with no queue library, so
-// jobq's figures are reported as a ratio measured in the same run.
+// The raw-SQL ceilings of the database under test: what plain SQL achieves on the seed's own jobs table
+// (its DDL and jobs_pick_idx, nothing else), so jobq's figures are reported as a ratio measured in the
+// same run on the same server.
 import { sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../src/db/connect.js';
 
-/** One INSERT … SELECT generate_series of n jobs into the jobs table; returns jobs/s. */
+/** Creates <schema>.seed_jobs exactly as the seed schema defines its jobs table. */
+export async function createSeedTable(db: Database): Promise<string> {
+  const table = `${db.schema}.seed_jobs`;
+  await sql
+    .raw(
+      `DROP TABLE IF EXISTS ${table};
+    CREATE TABLE ${table} (
+      id UUID PRIMARY KEY DEFAULT gen_random_uuid(), type TEXT NOT NULL, payload JSONB NOT NULL DEFAULT '{}'::jsonb,
+      status TEXT NOT NULL DEFAULT 'PENDING', queue TEXT NOT NULL DEFAULT 'default', priority INT NOT NULL DEFAULT 0,
+      attempts INT NOT NULL DEFAULT 0, max_attempts INT NOT NULL DEFAULT 5, run_after TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+      locked_by TEXT, locked_at TIMESTAMPTZ, last_error TEXT, idempotency_key TEXT,
+      created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(), updated_at TIMESTAMPTZ NOT NULL DEFAULT NOW());
+    CREATE INDEX ON ${table} (status, queue, run_after, priority DESC, created_at);`,
+    )
+    .execute(db.exec.raw);
+  return table;
+}
+
+/** One INSERT … SELECT generate_series of n jobs into the seed table; returns jobs/s. */
 export async function ceilingBulkInsert(db: Database, n: number): Promise<number> {
+  const table = await createSeedTable(db);
   const t0 = performance.now();
-  await sql`INSERT INTO ${db.exec.t.jobs} (type, payload)
+  await sql`INSERT INTO ${sql.table(table)} (type, payload)
     SELECT 'bench.noop', jsonb_build_object('i', g) FROM generate_series(1, ${n}) g`.execute(db.exec.raw);
   return n / ((performance.now() - t0) / 1000);
 }
@@ -21,7 +41,7 @@ export async function ceilingConcurrentInsert(db: Database, total: number, calle
       return c;
     }),
   );
-  const table = `${db.schema}.jobs`;
+  const table = await createSeedTable(db);
   let left = total;
   const t0 = performance.now();
   await Promise.all(
@@ -36,10 +56,15 @@ export async function ceilingConcurrentInsert(db: Database, total: number, calle
 }
 
 /**
- * The drain ceiling: `conns` connections each looping "claim 100 with SKIP LOCKED, mark them done" in
- * plain SQL until no job is left; returns jobs/s.
+ * The drain ceiling: fills the seed table with n jobs, then `conns` connections each loop "claim 100
+ * with SKIP LOCKED, mark them done" in plain SQL until no job is left; returns jobs/s.
  */
-export async function ceilingDrain(db: Database, conns: number): Promise<number> {
+export async function ceilingDrain(db: Database, n: number, conns: number): Promise<number> {
+  const table = await createSeedTable(db);
+  await sql`INSERT INTO ${sql.table(table)} (type) SELECT 'bench.noop' FROM generate_series(1, ${n})`.execute(
+    db.exec.raw,
+  );
+  await sql`VACUUM ANALYZE ${sql.table(table)}`.execute(db.exec.raw);
   const clients = await Promise.all(
     Array.from({ length: conns }, async () => {
       const c = new pg.Client({ connectionString: db.url });
@@ -47,12 +72,11 @@ export async function ceilingDrain(db: Database, conns: number): Promise<number>
       return c;
     }),
   );
-  const table = `${db.schema}.jobs`;
   const claimSql = `UPDATE ${table} j SET status = 'RUNNING', attempts = attempts + 1, locked_by = $1, locked_at = now()
     FROM (SELECT id FROM ${table} WHERE status = 'PENDING' AND queue = 'default' AND run_after <= now()
-          ORDER BY priority DESC, run_after, id LIMIT 100 FOR UPDATE SKIP LOCKED) p
+          ORDER BY run_after, priority DESC, created_at LIMIT 100 FOR UPDATE SKIP LOCKED) p
     WHERE j.id = p.id RETURNING j.id`;
-  const doneSql = `UPDATE ${table} SET status = 'COMPLETED', finished_at = now() WHERE id = ANY($1::uuid[])`;
+  const doneSql = `UPDATE ${table} SET status = 'COMPLETED', updated_at = now() WHERE id = ANY($1::uuid[])`;
   let done = 0;
   const t0 = performance.now();
   await Promise.all(

@@ -1,0 +1,134 @@
+// `npm run bench`: jobq's figures beside the raw-SQL ceiling of the same database, measured in one run.
+// Uses DATABASE_URL when set (e.g. the machine's PostgreSQL), else an embedded PostgreSQL 16.
+import os from 'node:os';
+import { benchSchema, benchServer } from './db.js';
+import { ceilingBulkInsert, ceilingConcurrentInsert, ceilingDrain } from './ceiling.js';
+import { bulkEnqueue, concurrentEnqueue } from './enqueue.js';
+import { drain, latency, loadJobs } from './workers.js';
+
+interface Row {
+  scenario: string;
+  jobq: string;
+  ceiling: string;
+  ratio: string;
+  target: string;
+}
+
+const rows: Row[] = [];
+const fmt = (n: number): string => `${Math.round(n).toLocaleString('en-US')}/s`;
+const only = process.env.BENCH_ONLY?.split(',');
+
+async function scenario(key: string, fn: () => Promise<void>): Promise<void> {
+  if (only && !only.includes(key)) return;
+  process.stderr.write(`bench: ${key}…\n`);
+  await fn();
+}
+
+function add(scenario: string, jobq: number, ceiling: number | undefined, target: string): void {
+  rows.push({
+    scenario,
+    jobq: fmt(jobq),
+    ceiling: ceiling === undefined ? '-' : fmt(ceiling),
+    ratio: ceiling === undefined ? '-' : `${(jobq / ceiling).toFixed(2)}×`,
+    target,
+  });
+}
+
+const server = await benchServer();
+const url = server.url;
+const fresh = () => benchSchema(url);
+let drainOne = 0;
+try {
+  await scenario('a', async () => {
+    let d = await fresh();
+    const ceil = await ceilingBulkInsert(d, 100_000);
+    await d.drop();
+    d = await fresh();
+    add('(a) bulk enqueue, 100,000 jobs', await bulkEnqueue(d, 100_000), ceil, '≥ 100,000/s');
+    await d.drop();
+  });
+  await scenario('b', async () => {
+    let d = await fresh();
+    const ceil = await ceilingConcurrentInsert(d, 20_000, 16);
+    await d.drop();
+    d = await fresh();
+    add(
+      '(b) 20,000 single enqueues, 16 concurrent callers',
+      await concurrentEnqueue(d, 20_000, 16),
+      ceil,
+      '≥ 10,000/s',
+    );
+    await d.drop();
+  });
+  let drainCeil: number | undefined;
+  await scenario('c', async () => {
+    let d = await fresh();
+    drainCeil = await ceilingDrain(d, 50_000, 4);
+    await d.drop();
+    for (const processes of [1, 2]) {
+      d = await fresh();
+      await loadJobs(d, 50_000);
+      const rate = await drain(d, { processes, concurrency: 100, measure: 50_000 });
+      if (processes === 1) drainOne = rate;
+      add(
+        `(c) drain 50,000 no-op jobs, ${processes} worker process${processes > 1 ? 'es' : ''}`,
+        rate,
+        drainCeil,
+        processes === 1 ? '≥ 40,000/s and ≥ 0.9× ceiling' : '',
+      );
+      await d.drop();
+    }
+  });
+  await scenario('d', async () => {
+    const d = await fresh();
+    const l = await latency(d, 1000, 5);
+    rows.push({
+      scenario: '(d) enqueue → handler start, idle worker, 1,000 jobs 5 ms apart',
+      jobq: `p50 ${l.p50.toFixed(2)} ms, p95 ${l.p95.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms`,
+      ceiling: '-',
+      ratio: '-',
+      target: 'p50 ≤ 1.5 ms, p99 ≤ 4 ms',
+    });
+    await d.drop();
+  });
+  for (const [key, label, status] of [
+    ['e', '(e) drain first 20,000 of a 1,000,000-job backlog', 'PENDING'],
+    ['f', '(f) drain 20,000 with 1,000,000 finished jobs retained', 'COMPLETED'],
+  ] as const) {
+    await scenario(key, async () => {
+      const d = await fresh();
+      if (status === 'PENDING') await loadJobs(d, 1_000_000);
+      else {
+        await loadJobs(d, 1_000_000, 'COMPLETED');
+        await loadJobs(d, 20_000);
+      }
+      const rate = await drain(d, { processes: 1, concurrency: 100, measure: 20_000 });
+      add(label, rate, drainOne || undefined, drainOne ? 'ratio vs (c) 1 process ≥ 0.9×' : 'slowdown ≤ 10 %');
+      await d.drop();
+    });
+  }
+} finally {
+  await server.stop();
+}
+
+const head: Row = {
+  scenario: 'scenario',
+  jobq: 'jobq',
+  ceiling: 'raw-SQL ceiling',
+  ratio: 'ratio',
+  target: 'target',
+};
+const widths = (Object.keys(head) as (keyof Row)[]).map((k) =>
+  Math.max(...[head, ...rows].map((r) => r[k].length)),
+);
+const line = (r: Row): string =>
+  `| ${(Object.keys(head) as (keyof Row)[]).map((k, i) => r[k].padEnd(widths[i] ?? 0)).join(' | ')} |`;
+console.log(
+  `\nMachine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; database: ${server.label}\n`,
+);
+console.log(line(head));
+console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+for (const r of rows) console.log(line(r));
+console.log(
+  "\n(e) and (f) compare against (c) with one process; the ceilings are plain SQL on the seed schema's own table.",
+);
