@@ -1,0 +1,35 @@
+// `jobq top [--interval 1s]`: the live terminal dashboard (Ink), reading PostgreSQL directly.
+import type { Command } from 'commander';
+import { render } from 'ink';
+import { createElement } from 'react';
+import { ValidationError } from '../errors.js';
+import { parseDuration } from '../parse.js';
+import { onlineWindowMs } from '../queue/overview.js';
+import { App } from '../tui/App.js';
+import { databaseSource } from '../tui/source.js';
+import { configFrom, openDatabase } from './context.js';
+
+export function register(program: Command): void {
+  program
+    .command('top')
+    .description(
+      'live terminal dashboard: queues, throughput, failures, workers (q quits, p pauses, r retries)',
+    )
+    .option('--interval <duration>', 'refresh interval, e.g. 500ms, 2s', '1s')
+    .action(async (opts: { interval: string }, cmd: Command) => {
+      const intervalMs = parseDuration('--interval', opts.interval);
+      if (intervalMs < 100 || intervalMs > 3_600_000)
+        throw new ValidationError('--interval', 'a duration from 100ms to 1h', JSON.stringify(opts.interval));
+      const config = configFrom(cmd);
+      const db = await openDatabase(config);
+      try {
+        const source = databaseSource(db.exec, { onlineWithinMs: onlineWindowMs(config.leaseMs) });
+        const app = render(createElement(App, { source, intervalMs, label: `schema ${config.schema}` }), {
+          exitOnCtrlC: true,
+        });
+        await app.waitUntilExit();
+      } finally {
+        await db.close();
+      }
+    });
+}

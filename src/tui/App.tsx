@@ -1,0 +1,145 @@
+// `jobq top`: the live terminal dashboard. Rendering only; data comes from a TopSource through
+// useSnapshot. Keys: q quits, ↑/↓ or k/j move, p pauses/resumes the selected queue, r retries the
+// selected failed/dead job. A failed load shows inline above the last good data and clears on recovery.
+import { Box, Text, useApp, useInput, useStdin, useStdout } from 'ink';
+import { useCallback, useEffect, useState } from 'react';
+import { formatDuration } from '../parse.js';
+import { FailuresPanel, QueuesPanel, Title, WorkersPanel } from './components/Sections.js';
+import type { TopSource } from './source.js';
+import { useSnapshot } from './use-snapshot.js';
+
+export interface AppProps {
+  source: TopSource;
+  /** Refresh interval in ms. */
+  intervalMs: number;
+  /** Where it reads from, shown in the header (e.g. the schema). */
+  label?: string;
+  /** Terminal width override (tests); defaults to the terminal's width. */
+  columns?: number;
+}
+
+function useColumns(override: number | undefined): number {
+  const { stdout } = useStdout();
+  const [cols, setCols] = useState(stdout.columns || 80);
+  useEffect(() => {
+    const onResize = (): void => setCols(stdout.columns || 80);
+    stdout.on('resize', onResize);
+    return () => {
+      stdout.off('resize', onResize);
+    };
+  }, [stdout]);
+  return override ?? cols;
+}
+
+/** The dashboard. */
+export function App({ source, intervalMs, label, columns }: AppProps) {
+  const { exit } = useApp();
+  const { isRawModeSupported } = useStdin();
+  const width = Math.max(20, useColumns(columns));
+  const load = useCallback(() => source.load(), [source]);
+  const snap = useSnapshot(load, intervalMs);
+  const [selectedKey, setSelectedKey] = useState<string | null>(null);
+  const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
+
+  const data = snap.data;
+  const keys = data
+    ? [...data.queues.map((q) => `q:${q.queue}`), ...data.failures.map((f) => `j:${f.id}`)]
+    : [];
+  const current = selectedKey !== null && keys.includes(selectedKey) ? selectedKey : (keys[0] ?? null);
+
+  const act = (what: Promise<void>, done: string): void => {
+    what.then(
+      () => {
+        setMessage({ text: done, error: false });
+        snap.refresh();
+      },
+      (err: unknown) => setMessage({ text: err instanceof Error ? err.message : String(err), error: true }),
+    );
+  };
+
+  useInput(
+    (input, key) => {
+      if (input === 'q') {
+        exit();
+        return;
+      }
+      if (key.upArrow || key.downArrow || input === 'j' || input === 'k') {
+        if (keys.length === 0) return;
+        const i = current === null ? 0 : keys.indexOf(current);
+        const next = key.upArrow || input === 'k' ? Math.max(0, i - 1) : Math.min(keys.length - 1, i + 1);
+        setSelectedKey(keys[next] ?? null);
+        return;
+      }
+      if (input === 'p') {
+        const q = current?.startsWith('q:')
+          ? data?.queues.find((x) => `q:${x.queue}` === current)
+          : undefined;
+        if (!q) return setMessage({ text: 'select a queue (↑/↓) to pause or resume it', error: true });
+        if (q.paused) act(source.resume(q.queue), `resumed queue ${q.queue}`);
+        else act(source.pause(q.queue), `paused queue ${q.queue}`);
+        return;
+      }
+      if (input === 'r') {
+        const f = current?.startsWith('j:') ? data?.failures.find((x) => `j:${x.id}` === current) : undefined;
+        if (!f) return setMessage({ text: 'select a failed or dead job (↑/↓) to retry it', error: true });
+        act(source.retry(f.id), `retried job ${f.id} (now PENDING)`);
+      }
+    },
+    { isActive: isRawModeSupported },
+  );
+
+  const now = Date.now();
+  const narrow = width < 60;
+  return (
+    <Box flexDirection="column" width={width}>
+      <Box>
+        <Text bold color="cyan">
+          jobq top
+        </Text>
+        {label && !narrow ? <Text dimColor> · {label}</Text> : null}
+        <Text dimColor>
+          {' '}
+          · every {formatDuration(intervalMs)}
+          {snap.loadedAt ? ` · ${snap.loadedAt.toLocaleTimeString('en-GB')}` : ''}
+        </Text>
+      </Box>
+      <Text dimColor>
+        {narrow
+          ? 'q quit  j/k move  p pause  r retry'
+          : 'q quit · ↑↓/j k move · p pause/resume queue · r retry job'}
+      </Text>
+      {snap.error !== null ? (
+        <Text color="red" wrap="wrap">
+          ✖ database unreachable: {snap.error} — retrying every {formatDuration(intervalMs)}
+          {snap.loadedAt ? `; showing data from ${formatDuration(now - snap.loadedAt.getTime())} ago` : ''}
+        </Text>
+      ) : null}
+      {data === null ? (
+        <Text dimColor>{snap.error === null ? 'loading…' : 'no data yet'}</Text>
+      ) : (
+        <>
+          <Title
+            text="QUEUES"
+            note={
+              narrow
+                ? undefined
+                : `throughput: completed per ${formatDuration(data.bucketMs)}, last ${formatDuration(data.windowMs)}`
+            }
+          />
+          <QueuesPanel queues={data.queues} width={width} selectedKey={current} />
+          <Title text="RECENT FAILURES" note={narrow ? undefined : 'RETRY and DEAD jobs, newest first'} />
+          <FailuresPanel failures={data.failures} width={width} selectedKey={current} now={now} />
+          <Title text={`WORKERS (${data.workersOnline} online)`} />
+          <WorkersPanel workers={data.workers} width={width} now={now} />
+        </>
+      )}
+      {message ? (
+        <Box marginTop={1}>
+          <Text color={message.error ? 'red' : 'green'} wrap="truncate-end">
+            {message.text}
+          </Text>
+        </Box>
+      ) : null}
+    </Box>
+  );
+}
