@@ -1,0 +1,56 @@
+// `jobq scheduler`: fires cron schedules and runs maintenance (lease reclaim, retention pruning, stale
+// worker cleanup). Run as many replicas as you like; each fire time and each maintenance period is
+// handled by exactly one of them.
+import type { Command } from 'commander';
+import { runUntilSignal, type Service } from '../lifecycle.js';
+import { createScheduler } from '../scheduler/scheduler.js';
+import { configFrom } from './context.js';
+import { daemonDeps, waitForDatabase, type DaemonDeps } from './daemon.js';
+
+/** A worker registration silent for this long is deleted by maintenance (heartbeats come every few seconds). */
+export const STALE_WORKER_MS = 60 * 60_000;
+
+/** The scheduler (and its maintenance) as a service of a daemon process (`jobq scheduler`, `jobq dev`). */
+export function createSchedulerService(deps: DaemonDeps): Service {
+  const c = deps.config;
+  return createScheduler({
+    db: deps.db,
+    log: deps.log,
+    metrics: deps.metrics,
+    listenUrl: c.listenDatabaseUrl ?? c.databaseUrl,
+    graceMs: c.schedulerGraceMs,
+    limits: c,
+    maintenance: {
+      reclaimIntervalMs: c.reclaimIntervalMs,
+      intervalMs: c.maintenanceIntervalMs,
+      retentionCompletedMs: c.retentionCompletedMs,
+      retentionDeadMs: c.retentionDeadMs,
+      staleWorkerMs: STALE_WORKER_MS,
+    },
+  });
+}
+
+export function register(program: Command): void {
+  program
+    .command('scheduler')
+    .description(
+      'fire cron schedules and run maintenance (reclaim expired leases, prune finished jobs, drop stale workers); safe to run several',
+    )
+    .action(async (_opts: unknown, cmd: Command) => {
+      const config = configFrom(cmd);
+      const deps = daemonDeps(config, 'scheduler', 4);
+      const abort = new AbortController();
+      const services: Service[] = [
+        {
+          name: 'database',
+          start: () => waitForDatabase(deps, abort.signal),
+          stop: async () => {
+            abort.abort();
+            await deps.db.close();
+          },
+        },
+        createSchedulerService(deps),
+      ];
+      await runUntilSignal(services, deps.log);
+    });
+}
