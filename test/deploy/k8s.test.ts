@@ -13,6 +13,7 @@ import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import { ENV_VARS } from '../../src/config.js';
+import { matchToken, parseTokens } from '../../src/api/auth.js';
 import {
   K8S_DIR,
   ROOT,
@@ -33,6 +34,8 @@ const container = (d: IDeployment): IContainer => {
   if (!c) throw new Error('no container');
   return c;
 };
+const stringData = (secret: string): Record<string, string> =>
+  (find(objs, 'Secret', secret) as unknown as { stringData?: Record<string, string> }).stringData ?? {};
 const configMap = find(objs, 'ConfigMap', 'jobq-config') as unknown as IConfigMap;
 const workerGraceSeconds = Number(
   configMap.data?.JOBQ_SHUTDOWN_GRACE_SECONDS ??
@@ -195,21 +198,36 @@ describe('autoscaling', () => {
     expect(rule?.metricsQuery).toMatch(/^max\(/);
   });
 
-  it('the PodMonitor (k8s/monitoring) scrapes the named ports the pods expose', () => {
+  it('the PodMonitor (k8s/monitoring) scrapes the named ports, the API with a token it accepts', () => {
     const [pm] = readYamlDocs(path.join(K8S_DIR, 'monitoring', 'podmonitor.yaml')) as {
       kind: string;
       metadata: { namespace: string };
-      spec: { podMetricsEndpoints: { port: string; path: string }[] };
+      spec: {
+        podMetricsEndpoints: {
+          port: string;
+          path: string;
+          authorization?: { type: string; credentials: { name: string; key: string } };
+        }[];
+      };
     }[];
     expect(pm?.kind).toBe('PodMonitor');
     expect(pm?.metadata.namespace).toBe('jobq');
     const ports = new Set(
       jobqContainers(objs).flatMap(({ container: c }) => (c.ports ?? []).map((p) => p.name)),
     );
-    for (const ep of pm?.spec.podMetricsEndpoints ?? []) {
+    const endpoints = pm?.spec.podMetricsEndpoints ?? [];
+    expect(endpoints.map((e) => e.port).sort()).toEqual(['http', 'metrics']);
+    for (const ep of endpoints) {
       expect(ports.has(ep.port), `port ${ep.port}`).toBe(true);
       expect(ep.path).toBe('/metrics');
     }
+    // the API's /metrics needs a bearer token: the Secret's token must be one JOBQ_API_TOKENS accepts
+    const auth = endpoints.find((e) => e.port === 'http')?.authorization;
+    expect(auth?.type).toBe('Bearer');
+    const token = stringData(auth?.credentials.name ?? '')[auth?.credentials.key ?? ''];
+    expect(token).toBeDefined();
+    const accepted = parseTokens(stringData('jobq-secrets').JOBQ_API_TOKENS ?? '');
+    expect(matchToken(accepted, token ?? '')).toBe('prometheus');
   });
 });
 
@@ -222,7 +240,8 @@ describe('secrets, security, resources', () => {
       'JOBQ_API_TOKENS',
       'POSTGRES_PASSWORD',
     ]);
-    for (const v of Object.values(secret?.stringData ?? {})) expect(v).toContain('CHANGE-ME');
+    for (const name of ['jobq-secrets', 'jobq-prometheus'])
+      for (const v of Object.values(stringData(name))) expect(v, name).toContain('CHANGE-ME');
     const secretKeys = new Set(Object.keys(secret?.stringData ?? {}));
     for (const { owner, container: c } of jobqContainers(objs)) {
       const db = c.env?.find((e) => e.name === 'DATABASE_URL');
