@@ -7,6 +7,10 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { Limits } from '../queue/index.js';
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route behind auth and the rate limit (method and URL pattern), for tests and docs. */
+    protectedRoutes: { method: string; url: string }[];
+  }
   interface FastifyRequest {
     /** Name of the API token that authenticated the request; null when auth is off. */
     principal: string | null;

@@ -112,7 +112,12 @@ export async function buildApp(deps: ApiDeps, opts: { auth: AuthMode }): Promise
 
   await app.register(healthRoutes, ctx);
   await registerDashboard(app);
+  const protectedRoutes: { method: string; url: string }[] = [];
+  app.decorate('protectedRoutes', protectedRoutes);
   await app.register(async (api) => {
+    api.addHook('onRoute', (r) => {
+      for (const method of [r.method].flat()) if (method !== 'HEAD') protectedRoutes.push({ method, url: r.url });
+    });
     if (tokens) api.addHook('onRequest', authHook(tokens));
     if (config.rateLimitPerSec !== undefined) {
       const limit = { ratePerSec: config.rateLimitPerSec, burst: config.rateLimitBurst ?? config.rateLimitPerSec };

@@ -1,10 +1,11 @@
 // Helpers for the API tests: start the real server (buildApp + listen on a random port) against a test
 // schema, JSON requests over real HTTP, row counts, and a seeder for jobs in every state.
+import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { buildApp, type AuthMode } from '../../src/api/server.js';
 import { loadConfig, type Env } from '../../src/config.js';
 import type { Executor } from '../../src/db/connect.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger, type Logger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { cancelJobs, claim, complete, enqueue, fail } from '../../src/queue/index.js';
 import { workerRegister } from '../../src/sql/workers.js';
@@ -12,17 +13,22 @@ import type { TestDb } from '../helpers/db.js';
 
 export interface RunningApi {
   url: string;
+  app: FastifyInstance;
   close(): Promise<void>;
 }
 
 /** Starts the API on 127.0.0.1:<random> for a test schema; env adds JOBQ_* settings. */
-export async function startApi(db: TestDb, opts: { auth: AuthMode; env?: Env }): Promise<RunningApi> {
+export async function startApi(
+  db: TestDb,
+  opts: { auth: AuthMode; env?: Env; log?: Logger },
+): Promise<RunningApi> {
   const config = loadConfig({}, { ...db.env, ...opts.env });
-  const app = await buildApp({ config, db, log: silentLogger, metrics: createMetrics() }, { auth: opts.auth });
+  const log = opts.log ?? silentLogger;
+  const app = await buildApp({ config, db, log, metrics: createMetrics() }, { auth: opts.auth });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   if (typeof addr !== 'object' || !addr) throw new Error('no address');
-  return { url: `http://127.0.0.1:${addr.port}`, close: () => app.close() };
+  return { url: `http://127.0.0.1:${addr.port}`, app, close: () => app.close() };
 }
 
 export interface JsonResponse {

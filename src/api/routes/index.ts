@@ -10,7 +10,8 @@ import { queueRoutes } from './queues.js';
 import { workerRoutes } from './workers.js';
 // ── schedules (scheduler issue): src/api/routes/schedules.ts exports `scheduleRoutes` ──────────────
 import { scheduleRoutes } from './schedules.js';
-// ── explain (observability issue): GET /jobs/:id/explain, e.g. src/api/routes/explain.ts ──────────
+// ── explain (observability issue): GET /jobs/:id/explain ──────────────────────────────────────────
+import { explainRoutes } from './explain.js';
 
 export type RoutePlugin = FastifyPluginCallback<ApiContext> | FastifyPluginAsync<ApiContext>;
 
@@ -22,4 +23,5 @@ export const PROTECTED_ROUTES: RoutePlugin[] = [
   workerRoutes,
   metricsRoutes,
   scheduleRoutes, // GET /schedules is what the dashboard's schedules view reads
+  explainRoutes, // GET /jobs/:id/explain (the dashboard's "why" panel)
 ];

@@ -2,14 +2,14 @@
 // queue (bounded, index-backed reads: cheap with millions of finished jobs), the dashboard's overview,
 // and pause/resume.
 import type { FastifyPluginCallback } from 'fastify';
-import { loadOverview } from '../../queue/overview.js';
-import { pauseQueue, resumeQueue, WORKER_ONLINE_MS } from '../../queue/index.js';
+import { loadOverview, onlineWindowMs } from '../../queue/overview.js';
+import { pauseQueue, resumeQueue } from '../../queue/index.js';
 import type { ApiContext } from '../context.js';
 import { emptyBodySchema, queueParamsSchema } from '../schemas.js';
 
 /** /queues and /overview routes. */
 export const queueRoutes: FastifyPluginCallback<ApiContext> = (app, ctx, done) => {
-  const overview = () => loadOverview(ctx.exec, { onlineWithinMs: WORKER_ONLINE_MS });
+  const overview = () => loadOverview(ctx.exec, { onlineWithinMs: onlineWindowMs(ctx.config.leaseMs) });
 
   app.get('/queues', async () => (await overview()).queues);
 
