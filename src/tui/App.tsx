@@ -2,7 +2,7 @@
 // useSnapshot. Keys: q quits, ↑/↓ or k/j move, p pauses/resumes the selected queue, r retries the
 // selected failed/dead job. A failed load shows inline above the last good data and clears on recovery.
 import { Box, Text, useApp, useInput, useStdin, useStdout } from 'ink';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { formatDuration } from '../parse.js';
 import { FailuresPanel, QueuesPanel, Title, WorkersPanel } from './components/Sections.js';
 import type { TopSource } from './source.js';
@@ -38,14 +38,20 @@ export function App({ source, intervalMs, label, columns }: AppProps) {
   const width = Math.max(20, useColumns(columns));
   const load = useCallback(() => source.load(), [source]);
   const snap = useSnapshot(load, intervalMs);
-  const [selectedKey, setSelectedKey] = useState<string | null>(null);
+  // The selection lives in a ref (read by the key handler, which may run before the next render
+  // re-binds it) and a state copy that triggers the re-render.
+  const selected = useRef<string | null>(null);
+  const [, setSelectedKey] = useState<string | null>(null);
   const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
 
   const data = snap.data;
   const keys = data
     ? [...data.queues.map((q) => `q:${q.queue}`), ...data.failures.map((f) => `j:${f.id}`)]
     : [];
-  const current = selectedKey !== null && keys.includes(selectedKey) ? selectedKey : (keys[0] ?? null);
+  const current =
+    selected.current !== null && keys.includes(selected.current) ? selected.current : (keys[0] ?? null);
+  const view = useRef({ keys, current, data });
+  view.current = { keys, current, data };
 
   const act = (what: Promise<void>, done: string): void => {
     what.then(
@@ -59,28 +65,30 @@ export function App({ source, intervalMs, label, columns }: AppProps) {
 
   useInput(
     (input, key) => {
+      const v = view.current;
+      const sel =
+        selected.current !== null && v.keys.includes(selected.current) ? selected.current : v.current;
       if (input === 'q') {
         exit();
         return;
       }
       if (key.upArrow || key.downArrow || input === 'j' || input === 'k') {
-        if (keys.length === 0) return;
-        const i = current === null ? 0 : keys.indexOf(current);
-        const next = key.upArrow || input === 'k' ? Math.max(0, i - 1) : Math.min(keys.length - 1, i + 1);
-        setSelectedKey(keys[next] ?? null);
+        if (v.keys.length === 0) return;
+        const i = sel === null ? 0 : Math.max(0, v.keys.indexOf(sel));
+        const up = key.upArrow || input === 'k';
+        selected.current = v.keys[up ? Math.max(0, i - 1) : Math.min(v.keys.length - 1, i + 1)] ?? null;
+        setSelectedKey(selected.current);
         return;
       }
       if (input === 'p') {
-        const q = current?.startsWith('q:')
-          ? data?.queues.find((x) => `q:${x.queue}` === current)
-          : undefined;
+        const q = sel?.startsWith('q:') ? v.data?.queues.find((x) => `q:${x.queue}` === sel) : undefined;
         if (!q) return setMessage({ text: 'select a queue (↑/↓) to pause or resume it', error: true });
         if (q.paused) act(source.resume(q.queue), `resumed queue ${q.queue}`);
         else act(source.pause(q.queue), `paused queue ${q.queue}`);
         return;
       }
       if (input === 'r') {
-        const f = current?.startsWith('j:') ? data?.failures.find((x) => `j:${x.id}` === current) : undefined;
+        const f = sel?.startsWith('j:') ? v.data?.failures.find((x) => `j:${x.id}` === sel) : undefined;
         if (!f) return setMessage({ text: 'select a failed or dead job (↑/↓) to retry it', error: true });
         act(source.retry(f.id), `retried job ${f.id} (now PENDING)`);
       }

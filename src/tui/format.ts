@@ -25,7 +25,8 @@ export function cell(text: string, width: number, align: 'left' | 'right' = 'lef
 
 /** "3.2s", "4m 10s", or "-" for null. */
 export function age(seconds: number | null): string {
-  return seconds === null ? '-' : formatDuration(seconds * 1000);
+  if (seconds === null) return '-';
+  return seconds < 1 ? '<1s' : formatDuration(Math.round(seconds) * 1000);
 }
 
 /** "now", "12s ago", "in 3m". */

@@ -47,7 +47,7 @@ export function QueuesPanel(p: { queues: QueueOverview[]; width: number; selecte
       },
       done: { text: count(q.completedInWindow), color: q.completedInWindow > 0 ? 'green' : undefined },
       trend: { text: sparkline(q.completedBuckets), color: 'green' },
-      oldest: age(q.oldestReadyAgeSeconds === null ? null : Math.round(q.oldestReadyAgeSeconds)),
+      oldest: age(q.oldestReadyAgeSeconds),
       state: q.paused ? { text: 'paused', color: 'yellow' } : { text: 'active', dim: true },
     },
   }));
@@ -106,6 +106,7 @@ export function WorkersPanel(p: { workers: WorkerRow[]; width: number; now: numb
       cells: {
         id: w.id,
         queues: Object.entries(w.queues)
+          .sort(([a], [b]) => a.localeCompare(b))
           .map(([q, n]) => `${q}:${n}`)
           .join(','),
         load: {
