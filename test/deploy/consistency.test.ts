@@ -37,8 +37,10 @@ const secrets = new Map(
     ]),
 );
 
-/** The raw Compose files' services (YAML merge keys resolved), jobq's own only. */
+/** The raw Compose files' services (YAML merge keys resolved), jobq's own only: those that build or
+ * run the jobq image, and the overlay's additions to them. */
 function composeJobqServices(): { file: string; name: string; svc: ComposeService }[] {
+  const jobqNames = new Set<string>();
   return ['docker-compose.yml', 'docker-compose.observability.yml']
     .filter((f) => existsSync(path.join(ROOT, f)))
     .flatMap((file) => {
@@ -46,8 +48,14 @@ function composeJobqServices(): { file: string; name: string; svc: ComposeServic
         services?: Record<string, ComposeService>;
       };
       return Object.entries(doc.services ?? {})
-        .filter(([, svc]) => !isPostgresImage(svc.image))
-        .filter(([, svc]) => svc.build !== undefined || (svc.image ?? '').startsWith('jobq'))
+        .filter(([name, svc]) => {
+          const jobq =
+            jobqNames.has(name) ||
+            (!isPostgresImage(svc.image) &&
+              (svc.build !== undefined || (svc.image ?? '').startsWith('jobq')));
+          if (jobq) jobqNames.add(name);
+          return jobq;
+        })
         .map(([name, svc]) => ({ file, name, svc }));
     });
 }
@@ -88,6 +96,7 @@ function commandLines(): { where: string; argv: string[] }[] {
   for (const { file, name, svc } of composeJobqServices()) {
     if (svc.entrypoint !== undefined) throw new Error(`${file} ${name}: overrides the jobq entrypoint`);
     const cmd = svc.command;
+    if (cmd === undefined && file !== 'docker-compose.yml') continue; // an overlay's partial override
     out.push({
       where: `${file} ${name}`,
       argv: typeof cmd === 'string' ? cmd.split(/\s+/) : (cmd ?? ['api']),
