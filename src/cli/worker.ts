@@ -1,0 +1,59 @@
+// `jobq worker`: runs jobs from one or more queues until SIGTERM/SIGINT (then finishes or releases
+// running jobs within JOBQ_SHUTDOWN_GRACE_SECONDS and exits 0). Waits for a reachable, migrated database
+// at start and rides out database restarts.
+import type { Command } from 'commander';
+import { runUntilSignal, type Service } from '../lifecycle.js';
+import { metricsServices } from '../metrics/services.js';
+import { parseInteger } from '../parse.js';
+import { createWorkerService } from '../worker/index.js';
+import { MAX_SLOTS, parseQueues } from '../worker/options.js';
+import { configFrom } from './context.js';
+import { daemonDeps, waitForDatabase } from './daemon.js';
+
+interface WorkerCliOptions {
+  queue?: string;
+  concurrency?: string;
+  handlers?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('worker')
+    .description('run jobs: claim from the given queues, run their handlers, record outcomes (fenced)')
+    .option('--queue <list>', 'queues and slots, e.g. email:10,default:4 (env QUEUE; default "default")')
+    .option(
+      '--concurrency <n>',
+      `slots of a queue that names none (env CONCURRENCY; default 10; 1..${MAX_SLOTS})`,
+    )
+    .option(
+      '--handlers <module>',
+      'module exporting job handlers, merged over the demo.* built-ins (env JOBQ_HANDLERS)',
+    )
+    .action(async (opts: WorkerCliOptions, cmd: Command) => {
+      const config = configFrom(cmd, {
+        queues: opts.queue,
+        concurrency:
+          opts.concurrency === undefined
+            ? undefined
+            : parseInteger('--concurrency', opts.concurrency, 1, MAX_SLOTS),
+        handlers: opts.handlers,
+      });
+      // Validate the queue list before touching the database (a typo exits 1 with a clear message).
+      parseQueues(config.queues, config.concurrency, opts.queue !== undefined ? '--queue' : 'QUEUE');
+      const deps = daemonDeps(config, 'worker', 10);
+      const abort = new AbortController();
+      const services: Service[] = [
+        {
+          name: 'database',
+          start: () => waitForDatabase(deps, abort.signal),
+          stop: async () => {
+            abort.abort();
+            await deps.db.close();
+          },
+        },
+        ...metricsServices(deps, { sampler: false, server: true }),
+        createWorkerService(deps),
+      ];
+      await runUntilSignal(services, deps.log);
+    });
+}

@@ -1,0 +1,127 @@
+// One claimed attempt the worker holds: its state, its (lazily created) AbortSignal, and the context the
+// handler gets. States: running → completing (result waiting for the batched write) | committing (inside
+// ctx.transaction's completion) | writing (fail/cancel being recorded) → finished (recorded, refused,
+// released or lost). Only `running` jobs can be cancelled, time out or be declared lost.
+import type { Transaction } from 'kysely';
+import type { Logger } from '../log.js';
+import type { ClaimedJob } from '../queue/index.js';
+import type { HandlerContext, JobInfo, ResolvedHandler } from './types.js';
+
+export type JobState = 'running' | 'completing' | 'committing' | 'writing' | 'finished';
+
+/** Why a job's signal fired (signal.reason). */
+export class JobCancelledError extends Error {
+  constructor(jobId: string) {
+    super(`job ${jobId} was cancelled`);
+    this.name = 'JobCancelledError';
+  }
+}
+
+export class JobTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`handler timed out after ${timeoutMs}ms`);
+    this.name = 'JobTimeoutError';
+  }
+}
+
+export class WorkerShutdownError extends Error {
+  constructor() {
+    super('worker shutting down: grace period over, job released for another worker');
+    this.name = 'WorkerShutdownError';
+  }
+}
+
+/** What the context needs from the worker. */
+export interface ContextHost {
+  readonly log: Logger;
+  transaction<R>(aj: ActiveJob, fn: (trx: Transaction<unknown>) => Promise<R>): Promise<R>;
+}
+
+export class ActiveJob {
+  state: JobState = 'running';
+  /** The handler's return value while waiting for the completion flush. */
+  result: unknown;
+  timer: NodeJS.Timeout | undefined;
+  txUsed = false;
+  /** ctx.transaction committed the completion; the handler's own outcome no longer matters. */
+  completedInTx = false;
+  /** The lease loss was counted (once per attempt). */
+  lostCounted = false;
+  /** performance.now() when the handler started. */
+  readonly t0 = performance.now();
+  private controller: AbortController | undefined;
+  private reason: Error | undefined;
+
+  constructor(
+    readonly job: ClaimedJob,
+    readonly spec: ResolvedHandler | undefined,
+    readonly queue: string,
+  ) {}
+
+  get id(): string {
+    return this.job.id;
+  }
+
+  get fence(): { id: string; attempt: number } {
+    return { id: this.job.id, attempt: this.job.attempt };
+  }
+
+  get abortReason(): Error | undefined {
+    return this.reason;
+  }
+
+  /** The AbortSignal, created on first use (most handlers never look at it). */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  /** Fires the signal (once). */
+  abort(reason: Error): void {
+    if (this.reason) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
+}
+
+/** The ctx a handler gets; log and job info are built on first use. */
+export class JobContext implements HandlerContext {
+  private info: JobInfo | undefined;
+  private logger: Logger | undefined;
+
+  constructor(
+    private readonly aj: ActiveJob,
+    private readonly host: ContextHost,
+  ) {}
+
+  get job(): JobInfo {
+    const j = this.aj.job;
+    this.info ??= {
+      id: j.id,
+      type: j.type,
+      queue: j.queue,
+      attempt: j.attempt,
+      maxAttempts: this.aj.spec?.maxAttempts ?? j.maxAttempts,
+      priority: j.priority,
+      createdAt: j.createdAt,
+    };
+    return this.info;
+  }
+
+  get signal(): AbortSignal {
+    return this.aj.signal;
+  }
+
+  get log(): Logger {
+    const j = this.aj.job;
+    this.logger ??= this.host.log.child({ jobId: j.id, type: j.type, queue: j.queue, attempt: j.attempt });
+    return this.logger;
+  }
+
+  transaction<R, DB = unknown>(fn: (trx: Transaction<DB>) => Promise<R>): Promise<R> {
+    return this.host.transaction(this.aj, fn as (trx: Transaction<unknown>) => Promise<R>);
+  }
+}

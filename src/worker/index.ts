@@ -1,0 +1,70 @@
+// The worker's public entry points: createWorker (library, `import { createWorker } from 'jobq'`) and
+// createWorkerService (a Service for daemons: `jobq worker`, `jobq dev`), which reads its settings from
+// the validated Config and loads the handlers module named by JOBQ_HANDLERS / --handlers.
+import type { Config } from '../config.js';
+import type { Database } from '../db/connect.js';
+import type { Service } from '../lifecycle.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { loadHandlersModule } from './handlers.js';
+import type { WorkerOptions } from './options.js';
+import type { HandlerMap } from './types.js';
+import { Worker } from './worker.js';
+
+export { Worker };
+export { parseQueues, type WorkerOptions } from './options.js';
+export { BUILTIN_HANDLERS, sleep } from './builtin.js';
+export { JobCancelledError, JobTimeoutError, WorkerShutdownError } from './active-job.js';
+export type { Handler, HandlerContext, HandlerMap, HandlerSpec, JobInfo } from './types.js';
+
+/**
+ * Creates a worker (not started): `await worker.start()` registers it and starts claiming;
+ * `await worker.stop()` stops claiming, waits up to the grace period, releases what is left.
+ */
+export function createWorker(opts: WorkerOptions): Worker {
+  return new Worker(opts);
+}
+
+/** What a daemon hands the worker service (DaemonDeps of src/cli/daemon.ts fits). */
+export interface WorkerDeps {
+  config: Config;
+  db: Database;
+  log: Logger;
+  metrics: Metrics;
+}
+
+export interface WorkerServiceOptions {
+  /** Handlers used instead of loading config.handlers (tests, embedding). */
+  handlers?: HandlerMap;
+}
+
+/** The worker as a Service of a daemon process, configured from Config (QUEUE, CONCURRENCY, JOBQ_*). */
+export function createWorkerService(deps: WorkerDeps, opts: WorkerServiceOptions = {}): Service {
+  let worker: Worker | undefined;
+  return {
+    name: 'worker',
+    async start() {
+      const c = deps.config;
+      const handlers = opts.handlers ?? (c.handlers ? await loadHandlersModule(c.handlers) : undefined);
+      const listen = c.listenDatabaseUrl ?? c.databaseUrl;
+      worker = new Worker({
+        database: deps.db,
+        queues: c.queues,
+        concurrency: c.concurrency,
+        ...(handlers ? { handlers } : {}),
+        leaseMs: c.leaseMs,
+        shutdownGraceMs: c.shutdownGraceMs,
+        pollIntervalMs: c.pollIntervalMs,
+        starvationMs: c.starvationMs,
+        backoff: { baseMs: c.backoffBaseMs, maxMs: c.backoffMaxMs },
+        listen: listen === undefined || listen === 'off' ? false : listen,
+        logger: deps.log,
+        metrics: deps.metrics,
+      });
+      await worker.start();
+    },
+    async stop() {
+      await worker?.stop();
+    },
+  };
+}

@@ -1,0 +1,128 @@
+// Worker options: what createWorker accepts, the queue spec ("email:10,default" or { email: 10 }), and
+// the validated settings the worker runs with.
+import type { Database } from '../db/connect.js';
+import { ValidationError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { checkInteger } from '../parse.js';
+import { NAME_RE, type BackoffOptions } from '../queue/index.js';
+import type { HandlerMap } from './types.js';
+
+export const MAX_SLOTS = 10_000;
+
+export interface WorkerOptions {
+  /** PostgreSQL URL (or give `database`, an open jobq handle the worker then does not close). */
+  connectionString?: string;
+  database?: Database;
+  /** Schema of the jobq tables (default "jobq"; ignored when `database` is given). */
+  schema?: string;
+  /** Queues and their slots: "email:10,default" or { email: 10, default: 4 }. Default: "default". */
+  queues?: string | Record<string, number>;
+  /** Slots of a queue that names none (default 10). */
+  concurrency?: number;
+  /** Job type → handler; merged over the built-in demo.* handlers. */
+  handlers?: HandlerMap;
+  /** Lease length (default 30 s); the heartbeat renews it every third of it. */
+  leaseMs?: number;
+  /** stop() waits this long for running jobs before releasing them (default 25 s). */
+  shutdownGraceMs?: number;
+  /** Poll fallback when no NOTIFY arrives, jittered ±50% (default 1 s). */
+  pollIntervalMs?: number;
+  /** A job ready for longer than this is claimed ahead of higher priorities (default 60 s). */
+  starvationMs?: number;
+  /** Default retry backoff (full jitter). */
+  backoff?: Partial<BackoffOptions>;
+  /** Direct connection used for LISTEN (default: connectionString); false: poll only (e.g. via PgBouncer). */
+  listen?: string | false;
+  /** Largest batch claimed at once per queue (default 200). */
+  claimBatch?: number;
+  /** Connections of the worker's own pool when it opens one (default 10). */
+  poolSize?: number;
+  /** Connections reserved for handlers' ctx.transaction (default: min(total slots, 10)). */
+  transactionPoolSize?: number;
+  logger?: Logger;
+  metrics?: Metrics;
+}
+
+/** Parses a queue spec into queue → slots; `concurrency` fills in queues that name no count. */
+export function parseQueues(
+  spec: string | Record<string, number>,
+  concurrency: number,
+  field = 'queues',
+): Map<string, number> {
+  const out = new Map<string, number>();
+  const expected =
+    'a comma list of queue names, each optionally with its slots, such as email:10,default:4 or email,default';
+  const entries: [string, unknown][] =
+    typeof spec === 'string'
+      ? spec
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '')
+          .map((s) => {
+            const m = /^([^:]+?)\s*(?::\s*(.*))?$/.exec(s);
+            const name = m?.[1] ?? s;
+            const n = m?.[2];
+            if (n === undefined) return [name, concurrency];
+            if (!/^\d+$/.test(n))
+              throw new ValidationError(
+                `${field}: ${name}`,
+                `slots as a whole number from 1 to ${MAX_SLOTS}`,
+                JSON.stringify(n),
+              );
+            return [name, Number(n)];
+          })
+      : Object.entries(spec);
+  for (const [name, slots] of entries) {
+    if (!NAME_RE.test(name)) throw new ValidationError(field, expected, JSON.stringify(name));
+    if (out.has(name)) throw new ValidationError(field, `each queue once (${name} appears twice)`);
+    out.set(name, checkInteger(`${field}: ${name}`, slots, 1, MAX_SLOTS));
+  }
+  if (out.size === 0) throw new ValidationError(field, expected, JSON.stringify(spec));
+  return out;
+}
+
+/** The validated settings a worker runs with. */
+export interface WorkerSettings {
+  queues: Map<string, number>;
+  leaseMs: number;
+  shutdownGraceMs: number;
+  pollIntervalMs: number;
+  starvationMs: number;
+  backoff: BackoffOptions;
+  listenUrl: string | null;
+  claimBatch: number;
+  transactionPoolSize: number;
+}
+
+/** Validates options into settings (errors name the option and what was expected). */
+export function workerSettings(opts: WorkerOptions, url: string): WorkerSettings {
+  const concurrency = checkInteger('concurrency', opts.concurrency ?? 10, 1, MAX_SLOTS);
+  const queues = parseQueues(opts.queues ?? 'default', concurrency);
+  const totalSlots = [...queues.values()].reduce((a, b) => a + b, 0);
+  const ms = (field: string, v: number | undefined, def: number, min: number, max: number): number =>
+    checkInteger(field, v ?? def, min, max);
+  const listen = opts.listen;
+  if (listen !== undefined && listen !== false && (typeof listen !== 'string' || listen === ''))
+    throw new ValidationError('listen', 'a PostgreSQL URL, or false to poll only');
+  return {
+    queues,
+    leaseMs: ms('leaseMs', opts.leaseMs, 30_000, 200, 86_400_000),
+    shutdownGraceMs: ms('shutdownGraceMs', opts.shutdownGraceMs, 25_000, 0, 86_400_000),
+    pollIntervalMs: ms('pollIntervalMs', opts.pollIntervalMs, 1000, 10, 3_600_000),
+    starvationMs: ms('starvationMs', opts.starvationMs, 60_000, 1, 30 * 86_400_000),
+    backoff: {
+      baseMs: ms('backoff.baseMs', opts.backoff?.baseMs, 1000, 1, 86_400_000),
+      maxMs: ms('backoff.maxMs', opts.backoff?.maxMs, 3_600_000, 1, 30 * 86_400_000),
+    },
+    listenUrl: listen === false ? null : (listen ?? url),
+    claimBatch: ms('claimBatch', opts.claimBatch, 200, 1, 10_000),
+    transactionPoolSize: ms(
+      'transactionPoolSize',
+      opts.transactionPoolSize,
+      Math.min(totalSlots, 10),
+      1,
+      1000,
+    ),
+  };
+}
