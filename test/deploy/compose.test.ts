@@ -5,7 +5,7 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV_VARS } from '../../src/config.js';
 import {
   HAS_DOCKER_COMPOSE,
@@ -14,6 +14,8 @@ import {
   composeConfig,
   composeDurationSeconds,
   dockerCompose,
+  type ComposeConfig,
+  type ComposeRun,
   type ComposeService,
 } from './files.js';
 
@@ -23,40 +25,55 @@ const JOBQ_SERVICES = ['migrate', 'api', 'worker', 'scheduler'];
 
 const healthTest = (s: ComposeService | undefined): string => [s?.healthcheck?.test ?? []].flat().join(' ');
 
+const BAD_FILE =
+  'services:\n  postgres:\n    image: postgres:16\n  worker:\n    image: jobq:local\n' +
+  '    depends_on:\n      postgres:\n        condition: service_healthy\n        required: true\n';
+
 describe.skipIf(!HAS_DOCKER_COMPOSE && !IN_CI)('docker-compose', () => {
-  it('docker-compose.yml validates with docker-compose config -q', () => {
-    const r = dockerCompose(['-f', BASE, 'config', '-q']);
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-  });
-
-  it('with the observability overlay it validates too', () => {
-    expect(existsSync(path.join(ROOT, OVERLAY)), `${OVERLAY} is missing`).toBe(true);
-    const r = dockerCompose(['-f', BASE, '-f', OVERLAY, 'config', '-q']);
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    const merged = composeConfig([BASE, OVERLAY]);
-    for (const s of ['postgres', ...JOBQ_SERVICES]) expect(merged.services[s], s).toBeDefined();
-  });
-
-  it('fields newer than docker-compose 1.29 are refused (the validator is live)', () => {
+  // docker-compose is a Python program (~0.3 s a start): run every invocation at once, up front.
+  let base: ComposeRun;
+  let overlay: ComposeRun | undefined;
+  let merged: ComposeConfig | undefined;
+  let bad: ComposeRun;
+  let cfg: ComposeConfig = { services: {} };
+  let email: ComposeConfig;
+  let multi: ComposeConfig;
+  beforeAll(async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'jobq-compose-'));
     try {
-      const bad = path.join(dir, 'bad.yml');
-      writeFileSync(
-        bad,
-        'services:\n  postgres:\n    image: postgres:16\n  worker:\n    image: jobq:local\n' +
-          '    depends_on:\n      postgres:\n        condition: service_healthy\n        required: true\n',
-      );
-      const r = dockerCompose(['-f', bad, 'config', '-q']);
-      expect(r.status).not.toBe(0);
-      expect(r.stderr).toContain("unsupported option: 'required'");
+      writeFileSync(path.join(dir, 'bad.yml'), BAD_FILE);
+      const hasOverlay = existsSync(path.join(ROOT, OVERLAY));
+      [base, overlay, merged, bad, cfg, email, multi] = await Promise.all([
+        dockerCompose(['-f', BASE, 'config', '-q']),
+        hasOverlay ? dockerCompose(['-f', BASE, '-f', OVERLAY, 'config', '-q']) : undefined,
+        hasOverlay ? composeConfig([BASE, OVERLAY]).catch(() => undefined) : undefined,
+        dockerCompose(['-f', path.join(dir, 'bad.yml'), 'config', '-q']),
+        composeConfig([BASE]),
+        composeConfig([BASE], { QUEUE: 'email', CONCURRENCY: '3' }),
+        composeConfig([BASE], { QUEUE: 'email:10,default:4' }),
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  const cfg = HAS_DOCKER_COMPOSE ? composeConfig([BASE]) : { services: {} as Record<string, ComposeService> };
+  it('docker-compose.yml validates with docker-compose config -q', () => {
+    expect(base.stderr).toBe('');
+    expect(base.status).toBe(0);
+  });
+
+  it('with the observability overlay it validates too', () => {
+    expect(overlay, `${OVERLAY} is missing`).toBeDefined();
+    expect(overlay?.stderr).toBe('');
+    expect(overlay?.status).toBe(0);
+    for (const s of ['postgres', ...JOBQ_SERVICES]) expect(merged?.services[s], s).toBeDefined();
+  });
+
+  it('fields newer than docker-compose 1.29 are refused (the validator is live)', () => {
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain("unsupported option: 'required'");
+  });
+
   const svc = (name: string): ComposeService => {
     const s = cfg.services[name];
     if (!s) throw new Error(`service ${name} missing`);
@@ -115,9 +132,7 @@ describe.skipIf(!HAS_DOCKER_COMPOSE && !IN_CI)('docker-compose', () => {
 
   it('QUEUE and CONCURRENCY pass through from the shell (QUEUE=email docker compose up -d worker)', () => {
     expect(svc('worker').environment).toMatchObject({ QUEUE: 'default', CONCURRENCY: '10' });
-    const email = composeConfig([BASE], { QUEUE: 'email', CONCURRENCY: '3' });
     expect(email.services.worker?.environment).toMatchObject({ QUEUE: 'email', CONCURRENCY: '3' });
-    const multi = composeConfig([BASE], { QUEUE: 'email:10,default:4' });
     expect(multi.services.worker?.environment?.QUEUE).toBe('email:10,default:4');
   });
 });

@@ -1,7 +1,7 @@
 // Loaders for the deployment files the test/deploy suites check: Kubernetes manifests (multi-document
 // YAML, validated against the official schemas by kubernetes-models), `docker-compose config` output,
 // and a small Dockerfile instruction parser.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,17 +121,25 @@ export interface ComposeRun {
 }
 
 /** Runs `docker-compose <args>` in the repository root with env (QUEUE etc. unset unless given). */
-export function dockerCompose(args: string[], env: Record<string, string> = {}): ComposeRun {
+export function dockerCompose(args: string[], env: Record<string, string> = {}): Promise<ComposeRun> {
   const unset = new Set(['QUEUE', 'CONCURRENCY', 'JOBQ_LOG_LEVEL', 'COMPOSE_FILE', 'COMPOSE_PROJECT_NAME']);
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !unset.has(k)));
-  const r = spawnSync('docker-compose', args, {
-    cwd: ROOT,
-    env: { ...base, ...env },
-    encoding: 'utf8',
-    timeout: 20_000,
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker-compose', args, { cwd: ROOT, env: { ...base, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`docker-compose could not run: ${err.message}`));
+    });
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
   });
-  if (r.error) throw new Error(`docker-compose could not run: ${r.error.message}`);
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 export interface ComposeService {
@@ -148,14 +156,19 @@ export interface ComposeService {
   stop_grace_period?: string;
 }
 
+export interface ComposeConfig {
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+}
+
 /** The resolved configuration (`docker-compose -f … config`), parsed; throws with stderr on failure. */
-export function composeConfig(
+export async function composeConfig(
   files: string[],
   env: Record<string, string> = {},
-): { services: Record<string, ComposeService>; volumes?: Record<string, unknown> } {
-  const r = dockerCompose([...files.flatMap((f) => ['-f', f]), 'config'], env);
+): Promise<ComposeConfig> {
+  const r = await dockerCompose([...files.flatMap((f) => ['-f', f]), 'config'], env);
   if (r.status !== 0) throw new Error(`docker-compose config failed (${r.status}): ${r.stderr}`);
-  return parse(r.stdout) as { services: Record<string, ComposeService> };
+  return parse(r.stdout) as ComposeConfig;
 }
 
 /** "40s", "1m30s", "500ms" → seconds. */
