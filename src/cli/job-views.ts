@@ -1,6 +1,5 @@
 // How operator commands show jobs: the list table (jobs list, dead list) and the detail view (jobs show).
 import type { Job, Page } from '../queue/index.js';
-import type { WorkerInfo } from '../queue/workers-online.js';
 import { iso, printJson, printTable, relativeTime, say, truncate } from './output.js';
 
 /** The message prefix a worker uses when it fails a job whose type it has no handler for. */
@@ -69,29 +68,27 @@ function stackHead(stack: string | undefined, lines = 3): string {
   return frames.length ? frames.slice(0, lines).join('\n') : '-';
 }
 
-/**
- * Why a ready job may not be running, judged from the workers online (null when nothing looks wrong):
- * no worker online at all, or none that serves its queue or has a handler for its type.
- */
-export function readinessNote(job: Job, workers: WorkerInfo[]): string | null {
-  if (job.status !== 'PENDING' && job.status !== 'RETRY') return null;
-  if (workers.length === 0) return 'no worker is online; it runs once one serving this queue starts';
-  const serving = workers.filter((w) => Object.hasOwn(w.queues, job.queue));
-  if (serving.length === 0) return `no online worker serves queue "${job.queue}"`;
-  if (!serving.some((w) => w.types.includes(job.type)))
-    return `no online worker serving queue "${job.queue}" has a handler for type "${job.type}"`;
-  return null;
+/** The one-sentence account of where a job stands (from explainJob). */
+export interface JobExplanation {
+  reason: string;
+  summary: string;
+  next: string;
+  command: string | null;
 }
 
+/** Reasons that mean a job cannot make progress until an operator acts. */
+const STUCK = new Set(['queue_paused', 'no_worker_for_queue', 'no_worker_for_type', 'lease_expired']);
+
 /** Prints one job with its payload, result, lease, timestamps and every failed attempt. */
-export function printJobDetail(job: Job, note: string | null): void {
+export function printJobDetail(job: Job, why: JobExplanation): void {
   const now = Date.now();
   say(`job ${job.id}`);
   if (failedForNoHandler(job)) {
     say(`!! NO HANDLER: ${job.lastError ?? ''}`);
     say(`!! no worker knows type "${job.type}": deploy a handler for it, then \`jobq retry ${job.id}\``);
   }
-  if (note) say(`!! ${note}`);
+  say(`${STUCK.has(why.reason) ? '!! ' : ''}why: ${why.summary}`);
+  say(`next: ${why.next}`);
   const rows: [string, string | number][] = [
     ['status', statusCell(job)],
     ['type', job.type],

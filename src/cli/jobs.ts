@@ -1,10 +1,11 @@
 // `jobq jobs list` (filters, keyset pages) and `jobq jobs show <id>` (payload, lease, error history).
 import type { Command } from 'commander';
 import { getJob, listJobs, validateId, type ListFilter } from '../queue/index.js';
-import { listWorkers } from '../queue/workers-online.js';
+import { explainJob } from '../queue/explain.js';
+import { onlineWindowMs } from '../queue/overview.js';
 import { withDatabase } from './context.js';
 import { listFilterFrom, type FilterFlags } from './filters.js';
-import { failedForNoHandler, printJobDetail, printJobPage, readinessNote } from './job-views.js';
+import { failedForNoHandler, printJobDetail, printJobPage } from './job-views.js';
 import { printJson } from './output.js';
 
 /** The command line that repeats a list with the same filters (for the next-page hint). */
@@ -40,17 +41,24 @@ export function register(program: Command): void {
   jobs
     .command('show <id>')
     .description('one job: payload, result, attempts, every error, lease holder, cancel request, timestamps')
-    .option('--json', 'machine-readable output (the job object, plus noHandler and note)')
+    .option(
+      '--json',
+      'machine-readable output: the job object, plus noHandler and explanation {reason, summary, next, command}',
+    )
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
       const jobId = validateId('id', id);
-      await withDatabase(cmd, async (db) => {
+      await withDatabase(cmd, async (db, config) => {
         const job = await getJob(db.exec, jobId);
-        const note =
-          job.status === 'PENDING' || job.status === 'RETRY'
-            ? readinessNote(job, await listWorkers(db.exec))
-            : null;
-        if (opts.json) printJson({ ...job, noHandler: failedForNoHandler(job), note });
-        else printJobDetail(job, note);
+        // Why it is where it is (paused queue, no worker for its queue or type, lease expired, …).
+        const why = await explainJob(db.exec, jobId, { onlineWithinMs: onlineWindowMs(config.leaseMs) });
+        const explanation = {
+          reason: why.reason,
+          summary: why.summary,
+          next: why.next,
+          command: why.command,
+        };
+        if (opts.json) printJson({ ...job, noHandler: failedForNoHandler(job), explanation });
+        else printJobDetail(job, explanation);
       });
     });
 }

@@ -14,13 +14,14 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output (a JSON array, one object per worker)')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       await withDatabase(cmd, async (db) => {
-        const workers = await listWorkers(db.exec);
+        const windowMs = WORKER_ONLINE_MS;
+        const workers = await listWorkers(db.exec, windowMs);
         if (opts.json) {
           printJson(workers);
           return;
         }
         if (workers.length === 0) {
-          say(`no workers online (none sent a heartbeat in the last ${formatDuration(WORKER_ONLINE_MS)})`);
+          say(`no workers online (none sent a heartbeat in the last ${formatDuration(windowMs)})`);
           return;
         }
         const now = Date.now();

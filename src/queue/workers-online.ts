@@ -1,16 +1,16 @@
-// Who is online: the worker registry as operators see it (`jobq workers`, `jobq top`, the dashboard).
+// Who is online: the worker registry as operators see it (`jobq workers`, the API's queue overview).
 // A worker counts as online while its heartbeat is fresher than WORKER_ONLINE_MS.
 import type { Executor } from '../db/connect.js';
 import { translateDbError } from '../errors.js';
-import { workerListOnline, type WorkerRow } from '../sql/workers.js';
 import { checkInteger } from '../parse.js';
+import { workerListOnline, type WorkerRow } from '../sql/workers.js';
 
 export type WorkerInfo = WorkerRow;
 
 /**
  * A worker whose last heartbeat is older than this is not listed as online: about three heartbeat
- * intervals (workers beat every third of the 30 s default lease, i.e. every 10-20 s), so one missed
- * beat does not make a live worker vanish, and a killed one drops off within a minute.
+ * intervals at the default 30 s lease (workers beat every third of it), so one missed beat does not
+ * make a live worker vanish, and a killed one drops off within a minute.
  */
 export const WORKER_ONLINE_MS = 60_000;
 
