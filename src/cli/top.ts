@@ -22,6 +22,9 @@ export function register(program: Command): void {
         throw new ValidationError('--interval', 'a duration from 100ms to 1h', JSON.stringify(opts.interval));
       const config = configFrom(cmd);
       const db = await openDatabase(config);
+      // A pooled client whose connection dies while checked out emits 'error' with no listener, which
+      // would crash top exactly when it should show the outage; the failed query still rejects.
+      db.pool.on('connect', (client) => client.on('error', () => undefined));
       try {
         const source = databaseSource(db.exec, { onlineWithinMs: onlineWindowMs(config.leaseMs) });
         const app = render(createElement(App, { source, intervalMs, label: `schema ${config.schema}` }), {

@@ -8,6 +8,7 @@ import { liveStats, type LiveStats } from '../queue/overview.js';
 import type { Metrics } from './metrics.js';
 
 const DEPTH_STATUSES = ['PENDING', 'RETRY', 'RUNNING', 'DEAD'] as const;
+const WORKERS_ONLINE = 'jobq_workers_online';
 
 export interface SamplerOptions {
   /** Time between samples (default 5 s). */
@@ -35,11 +36,20 @@ export function applySample(metrics: Metrics, stats: LiveStats, seenQueues: Set<
   metrics.workersOnline.set(stats.workersOnline);
 }
 
+/**
+ * Drops the sampled series. A label-less gauge always exposes a value (0 after reset), which would read
+ * as "no workers", so jobq_workers_online leaves the registry until the next good sample.
+ */
 function clearSampled(metrics: Metrics): void {
   metrics.jobsPending.reset();
   metrics.oldestReadyAge.reset();
   metrics.queueDepth.reset();
-  metrics.workersOnline.reset();
+  metrics.registry.removeSingleMetric(WORKERS_ONLINE);
+}
+
+function restoreSampled(metrics: Metrics): void {
+  if (!metrics.registry.getSingleMetric(WORKERS_ONLINE))
+    metrics.registry.registerMetric(metrics.workersOnline);
 }
 
 /** Creates the sampler service. A failed sample is logged (once per outage) and retried next interval. */
@@ -55,6 +65,7 @@ export function createSampler(exec: Executor, metrics: Metrics, opts: SamplerOpt
     try {
       const stats = await liveStats(exec, { onlineWithinMs: opts.onlineWithinMs });
       applySample(metrics, stats, seen);
+      restoreSampled(metrics);
       if (failing) opts.log.info('metrics sampler: database readable again');
       failing = false;
       return true;

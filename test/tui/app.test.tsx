@@ -151,6 +151,8 @@ describe('jobq top (ink-testing-library)', () => {
     await seed();
     const proxy = await startProxy(db.url);
     const conn = connect({ url: proxy.url, schema: db.schema, max: 2, connectionTimeoutMs: 1000 });
+    // as jobq top and the daemons must: a connection dying under a checked-out client is an error event
+    conn.pool.on('connect', (client) => client.on('error', () => undefined));
     cleanups.push(
       () => proxy.close(),
       () => conn.close(),
