@@ -15,9 +15,11 @@ describe('GET /jobs/:id/explain', () => {
   it('explains a job (paused queue) with reason, summary, details, next step and command', async () => {
     const { job } = await enqueue(db.exec, { type: 'report.build', queue: 'reports' });
     await pauseQueue(db.exec, 'reports');
-    const res = await request(`${api.url}/jobs/${job.id}/explain`, { token });
+    const res = await request<{ explanation: Explanation }>(`${api.url}/jobs/${job.id}/explain`, {
+      token,
+    });
     expect(res.status).toBe(200);
-    const e = (res.body as { explanation: Explanation }).explanation;
+    const e = res.body.explanation;
     expect(e).toMatchObject({
       id: job.id,
       status: 'PENDING',

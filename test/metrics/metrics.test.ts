@@ -240,9 +240,8 @@ if (!hasPromtool && process.env.CI === 'true')
 describe.skipIf(!hasPromtool)('promtool check metrics', () => {
   it('passes on the full /metrics output: every jobq metric with samples, plus process metrics', async () => {
     const m = createMetrics();
-    registerProcessMetrics(m.registry);
     // give every jobq metric a sample so the lint sees real series, not only HELP/TYPE lines
-    const labels = {
+    const values: Record<string, string> = {
       queue: 'default',
       type: 'demo.echo',
       status: 'COMPLETED',
@@ -252,22 +251,18 @@ describe.skipIf(!hasPromtool)('promtool check metrics', () => {
       task: 'reaper',
     };
     for (const metric of await m.registry.getMetricsAsJSON()) {
-      const one = m.registry.getSingleMetric(metric.name) as unknown as Record<
-        string,
-        (...a: unknown[]) => void
-      >;
-      const names = (m.registry.getSingleMetric(metric.name) as unknown as { labelNames: string[] })
-        .labelNames;
-      const l = Object.fromEntries(names.map((n) => [n, labels[n as keyof typeof labels]]));
-      if (metric.type === 'counter') one.inc?.(l, 2);
-      else if (
-        metric.type === 'gauge' &&
-        !metric.name.startsWith('process_') &&
-        !metric.name.startsWith('nodejs_')
-      )
-        one.set?.(l, 1);
-      else if (metric.type === 'histogram' && !metric.name.startsWith('nodejs_')) one.observe?.(l, 0.2);
+      const one = m.registry.getSingleMetric(metric.name) as unknown as {
+        labelNames: string[];
+        inc?: (l: object, n: number) => void;
+        set?: (l: object, n: number) => void;
+        observe?: (l: object, n: number) => void;
+      };
+      const l = Object.fromEntries(one.labelNames.map((n) => [n, values[n] ?? 'x']));
+      if (one.observe) one.observe(l, 0.2);
+      else if (one.set) one.set(l, 1);
+      else one.inc?.(l, 2);
     }
+    registerProcessMetrics(m.registry);
     const text = await m.registry.metrics();
     expect(text).toContain('jobs_pending{queue="default"} 1');
     expect(text).toContain('process_cpu_seconds_total');
