@@ -76,7 +76,7 @@ export interface JobExplanation {
   command: string | null;
 }
 
-/** Reasons that mean a job cannot make progress until an operator acts. */
+/** Reasons flagged with "!!": the job is held back by something outside it (queue, workers, lease). */
 const STUCK = new Set(['queue_paused', 'no_worker_for_queue', 'no_worker_for_type', 'lease_expired']);
 
 /** Prints one job with its payload, result, lease, timestamps and every failed attempt. */
@@ -85,7 +85,11 @@ export function printJobDetail(job: Job, why: JobExplanation): void {
   say(`job ${job.id}`);
   if (failedForNoHandler(job)) {
     say(`!! NO HANDLER: ${job.lastError ?? ''}`);
-    say(`!! no worker knows type "${job.type}": deploy a handler for it, then \`jobq retry ${job.id}\``);
+    say(
+      job.status === 'DEAD'
+        ? `!! no worker that took it knows type "${job.type}": deploy a handler for it, then \`jobq retry ${job.id}\``
+        : `!! no worker that took it so far knows type "${job.type}"; it is retried with backoff (DEAD after its last attempt) until one that does takes it`,
+    );
   }
   say(`${STUCK.has(why.reason) ? '!! ' : ''}why: ${why.summary}`);
   say(`next: ${why.next}`);

@@ -1,11 +1,14 @@
 // The real `jobq` binary against a real PostgreSQL: the dead-letter commands, queue stats and
 // pause/resume, and the workers online. Needs `npm run build` first.
+import { hostname } from 'node:os';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { claim, enqueue, getJob, type Job, type QueueStats } from '../../src/queue/index.js';
+import { claim, enqueue, getJob, listWorkers, type Job, type QueueStats } from '../../src/queue/index.js';
 import { workerHeartbeat, workerRegister } from '../../src/sql/workers.js';
+import { createWorker } from '../../src/worker/index.js';
 import { runCli } from '../helpers/cli.js';
 import { freshDb } from '../helpers/db.js';
+import { waitFor } from '../helpers/wait.js';
 import { claimOne, deadJob, fingerprint } from './support.js';
 
 const db = await freshDb();
@@ -189,5 +192,38 @@ describe('jobq workers', () => {
     expect(human.stdout).toMatch(/│ w-alpha +│ node-a +│ 101 +│ email:10, default:4 +│ 0 /);
     expect(human.stdout).toMatch(/│ w-beta +│ node-b +│ 202 +│ video:1 +│ 3 /);
     expect(human.stdout).not.toContain('w-gone');
+  });
+
+  it('a real worker shows up while it runs, and `jobs show` names the missing handler of a job it could not run', async () => {
+    const worker = createWorker({
+      database: db,
+      queues: { 'wq-a': 3, 'wq-b': 1 },
+      leaseMs: 3000,
+      pollIntervalMs: 100,
+      shutdownGraceMs: 0,
+      backoff: { baseMs: 10, maxMs: 20 },
+    });
+    await worker.start();
+    try {
+      const { job } = await enqueue(exec, { type: 'ghost.kind', queue: 'wq-a', maxAttempts: 1 });
+      await waitFor(async () => (await getJob(exec, job.id)).status === 'DEAD', {
+        what: 'the unknown-type job to die',
+      });
+      await waitFor(async () => (await listWorkers(exec)).some((w) => w.id === worker.id), {
+        what: 'registration',
+      });
+      const [list, show] = await Promise.all([jobq('workers', '--json'), jobq('jobs', 'show', job.id)]);
+      const me = (JSON.parse(list.stdout) as Record<string, unknown>[]).find((w) => w.id === worker.id);
+      expect(me).toMatchObject({ host: hostname(), pid: process.pid, queues: { 'wq-a': 3, 'wq-b': 1 } });
+      expect(me?.types).toEqual(expect.arrayContaining(['demo.echo']));
+      expect(show.stdout.split('\n')[1]).toMatch(
+        new RegExp(`^!! NO HANDLER: no handler registered for type "ghost.kind" on worker ${worker.id}`),
+      );
+    } finally {
+      await worker.stop();
+    }
+    // A cleanly stopped worker unregisters: it is no longer listed.
+    const after = await jobq('workers', '--json');
+    expect((JSON.parse(after.stdout) as { id: string }[]).map((w) => w.id)).not.toContain(worker.id);
   });
 });
