@@ -28,7 +28,7 @@ export class QueuePool {
   /** Claim statements issued (for stats and tests). */
   claims = 0;
   private reserved = 0;
-  private claimsInFlight = 0;
+  claimsInFlight = 0;
   private wakeSeq = 0;
   /** Work may be waiting (a wake-up arrived, or the last claim came back full). */
   private wanted = true;

@@ -50,7 +50,7 @@ export interface WorkerStats {
   pendingCompletions: number;
   /** The LISTEN connection is up. */
   listening: boolean;
-  queues: { name: string; slots: number; running: number; claims: number }[];
+  queues: { name: string; slots: number; running: number; claims: number; claimsInFlight: number }[];
 }
 
 /** True for errors meant to skip the remaining attempts (PermanentError, also across module copies). */
@@ -176,6 +176,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
         slots: p.slots,
         running: p.running,
         claims: p.claims,
+        claimsInFlight: p.claimsInFlight,
       })),
     };
   }
