@@ -3,6 +3,7 @@
 // handled by exactly one of them.
 import type { Command } from 'commander';
 import { runUntilSignal, type Service } from '../lifecycle.js';
+import { metricsServices } from '../metrics/services.js';
 import { createScheduler } from '../scheduler/scheduler.js';
 import { configFrom } from './context.js';
 import { daemonDeps, waitForDatabase, type DaemonDeps } from './daemon.js';
@@ -49,6 +50,8 @@ export function register(program: Command): void {
             await deps.db.close();
           },
         },
+        // queue-depth sampler and /metrics on JOBQ_METRICS_PORT (0 turns the server off)
+        ...metricsServices(deps, { sampler: true, server: true }),
         createSchedulerService(deps),
       ];
       await runUntilSignal(services, deps.log);
