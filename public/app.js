@@ -65,7 +65,8 @@ function mount() {
   const r = route();
   const factory = VIEWS[r.name] ?? VIEWS.overview;
   const navName = r.name === 'job' ? 'jobs' : r.name;
-  for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.view === navName);
+  for (const a of document.querySelectorAll('#nav a'))
+    a.classList.toggle('active', a.dataset.view === navName);
   current?.view.unmount?.();
   const view = factory(r, app);
   main.replaceChildren(view.element);

@@ -44,7 +44,12 @@ export function duration(seconds) {
   if (s < 60) return `${s}s`;
   const parts = [];
   let rest = s;
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]]) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ]) {
     if (rest >= size) {
       parts.push(`${Math.floor(rest / size)}${unit}`);
       rest %= size;
@@ -57,7 +62,11 @@ export function duration(seconds) {
 /** A <time> that the page's ticker keeps relative ("5s ago"); the exact time is in its tooltip. */
 export function when(iso) {
   if (!iso) return h('span', { class: 'muted' }, '–');
-  return h('time', { datetime: iso, title: new Date(iso).toLocaleString(), data: { ts: iso } }, relative(iso));
+  return h(
+    'time',
+    { datetime: iso, title: new Date(iso).toLocaleString(), data: { ts: iso } },
+    relative(iso),
+  );
 }
 
 /** Refreshes every relative time on the page (called once a second). */
@@ -99,9 +108,25 @@ export function num(n) {
 
 /** A table with fixed column widths (cols: [{label, width, class}]) and an empty-state row. */
 export function table(cols, rows, emptyText) {
-  const colgroup = h('colgroup', null, cols.map((c) => h('col', { style: c.width ? { width: c.width } : null })));
-  const head = h('thead', null, h('tr', null, cols.map((c) => h('th', { class: c.class }, c.label))));
-  const body = h('tbody', null, rows.length ? rows : h('tr', { class: 'empty' }, h('td', { colSpan: cols.length }, emptyText)));
+  const colgroup = h(
+    'colgroup',
+    null,
+    cols.map((c) => h('col', { style: c.width ? { width: c.width } : null })),
+  );
+  const head = h(
+    'thead',
+    null,
+    h(
+      'tr',
+      null,
+      cols.map((c) => h('th', { class: c.class }, c.label)),
+    ),
+  );
+  const body = h(
+    'tbody',
+    null,
+    rows.length ? rows : h('tr', { class: 'empty' }, h('td', { colSpan: cols.length }, emptyText)),
+  );
   return h('table', { class: 'grid' }, colgroup, head, body);
 }
 
@@ -111,4 +136,9 @@ export function renderIfChanged(container, key, build) {
   container.dataset.key = key;
   container.replaceChildren(...[build()].flat());
   return true;
+}
+
+/** A placeholder the size of a short table, shown until the first answer arrives. */
+export function loading() {
+  return h('p', { class: 'loading muted' }, 'Loading…');
 }

@@ -66,12 +66,12 @@ export function authHook(tokens: TokenEntry[]) {
     if (name === null) {
       return Promise.reject(
         new HttpError(
-        401,
-        'UNAUTHORIZED',
-        presented === null
-          ? 'missing bearer token: send Authorization: Bearer <token> (tokens are configured in JOBQ_API_TOKENS)'
-          : 'invalid bearer token',
-        null,
+          401,
+          'UNAUTHORIZED',
+          presented === null
+            ? 'missing bearer token: send Authorization: Bearer <token> (tokens are configured in JOBQ_API_TOKENS)'
+            : 'invalid bearer token',
+          null,
           { 'www-authenticate': 'Bearer realm="jobq"' },
         ),
       );

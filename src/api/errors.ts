@@ -65,7 +65,8 @@ export function fieldFromPointer(pointer: string, fallback: string): string {
 function shown(value: unknown): string {
   let s: string;
   try {
-    s = JSON.stringify(value) ?? String(value);
+    const text = JSON.stringify(value) as string | undefined;
+    s = text ?? String(value);
   } catch {
     s = String(value);
   }
@@ -152,7 +153,11 @@ export function errorHandler(maxBodyBytes: number) {
 /** Not-found handler for unknown routes. */
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const body: ErrorBody = {
-    error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}`, field: null },
+    error: {
+      code: 'NOT_FOUND',
+      message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}`,
+      field: null,
+    },
   };
   return reply.code(404).send(body);
 }

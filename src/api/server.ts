@@ -44,9 +44,13 @@ export const REDACTED_PATHS = [
 export async function buildApp(deps: ApiDeps, opts: { auth: AuthMode }): Promise<FastifyInstance> {
   const { config } = deps;
   const tokens = opts.auth === 'required' ? parseTokens(config.apiTokens ?? '') : null;
-  const log = deps.log.child({ component: 'api' }, { redact: { paths: REDACTED_PATHS, censor: '[redacted]' } });
+  const log = deps.log.child(
+    { component: 'api' },
+    { redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+  );
+  const fastifyLog: FastifyBaseLogger = log;
   const app = Fastify({
-    loggerInstance: log as FastifyBaseLogger,
+    loggerInstance: fastifyLog,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxPayloadBytes,
     return503OnClosing: true,
@@ -74,7 +78,7 @@ export async function buildApp(deps: ApiDeps, opts: { auth: AuthMode }): Promise
       done(null, undefined);
       return;
     }
-    strictJson(request, text, (err, value) => {
+    void strictJson(request, text, (err, value) => {
       if (!err) {
         done(null, value);
         return;
@@ -116,11 +120,15 @@ export async function buildApp(deps: ApiDeps, opts: { auth: AuthMode }): Promise
   app.decorate('protectedRoutes', protectedRoutes);
   await app.register(async (api) => {
     api.addHook('onRoute', (r) => {
-      for (const method of [r.method].flat()) if (method !== 'HEAD') protectedRoutes.push({ method, url: r.url });
+      for (const method of [r.method].flat())
+        if (method !== 'HEAD') protectedRoutes.push({ method, url: r.url });
     });
     if (tokens) api.addHook('onRequest', authHook(tokens));
     if (config.rateLimitPerSec !== undefined) {
-      const limit = { ratePerSec: config.rateLimitPerSec, burst: config.rateLimitBurst ?? config.rateLimitPerSec };
+      const limit = {
+        ratePerSec: config.rateLimitPerSec,
+        burst: config.rateLimitBurst ?? config.rateLimitPerSec,
+      };
       api.addHook('onRequest', rateLimitHook(ctx.exec, limit, deps.metrics));
     }
     for (const routes of PROTECTED_ROUTES) await api.register(routes, ctx);

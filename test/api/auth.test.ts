@@ -74,15 +74,22 @@ describe('authentication', () => {
       ['GET', '/workers'],
       ['GET', '/metrics'],
       ['GET', '/schedules'],
+      ['GET', `/jobs/${seeded.pending}/explain`],
     ];
     const covered = new Set(calls.map(([m, u]) => `${m} ${u}`));
     for (const r of api.app.protectedRoutes.filter((x) => !x.url.includes('schedules/'))) {
-      const url = r.url.replace(':id', r.url.includes('retry') ? seeded.dead : seeded.pending).replace(':name', 'default');
+      const url = r.url
+        .replace(':id', r.url.includes('retry') ? seeded.dead : seeded.pending)
+        .replace(':name', 'default');
       expect(covered.has(`${r.method} ${url}`), `${r.method} ${r.url} is exercised with a token`).toBe(true);
     }
     for (const [method, url, body] of calls) {
       const token = method === 'GET' ? TOKEN : 'another-token-77';
-      const res = await request(`${api.url}${url}`, { method, token, ...(body === undefined ? {} : { body }) });
+      const res = await request(`${api.url}${url}`, {
+        method,
+        token,
+        ...(body === undefined ? {} : { body }),
+      });
       expect(res.status, `${method} ${url}: ${res.text.slice(0, 200)}`).toBeGreaterThanOrEqual(200);
       expect(res.status, `${method} ${url}: ${res.text.slice(0, 300)}`).toBeLessThan(300);
     }

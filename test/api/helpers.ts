@@ -1,5 +1,6 @@
 // Helpers for the API tests: start the real server (buildApp + listen on a random port) against a test
 // schema, JSON requests over real HTTP, row counts, and a seeder for jobs in every state.
+import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { buildApp, type AuthMode } from '../../src/api/server.js';
@@ -31,18 +32,54 @@ export async function startApi(
   return { url: `http://127.0.0.1:${addr.port}`, app, close: () => app.close() };
 }
 
-export interface JsonResponse {
+/** A job as the API returns it (dates as ISO strings). */
+export interface JobBody {
+  id: string;
+  type: string;
+  payload: unknown;
+  status: string;
+  queue: string;
+  priority: number;
+  attempts: number;
+  maxAttempts: number;
+  runAfter: string;
+  createdAt: string;
+  lockedBy: string | null;
+  cancelRequestedAt: string | null;
+  cancelledBy: string | null;
+  result: unknown;
+  errors: { attempt: number; message: string }[];
+}
+
+/** The union of the fields the API's JSON bodies carry (each response has some of them). */
+export interface ResponseBody {
+  error: { code: string; message: string; field: string | null };
+  job: JobBody;
+  created: boolean;
+  existing: number;
+  jobs: { id: string; created: boolean }[];
+  items: JobBody[];
+  nextCursor: string | null;
+  retried: number;
+  ids: string[];
+  status: string;
+  reason: string;
+  queue: string;
+  paused: boolean;
+}
+
+export interface JsonResponse<T = ResponseBody> {
   status: number;
   headers: Headers;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: T;
   text: string;
 }
 
 /** One HTTP request; `body` is sent as JSON unless it is a string (sent as is). */
-export async function request(
+export async function request<T = ResponseBody>(
   url: string,
   opts: { method?: string; body?: unknown; token?: string; headers?: Record<string, string> } = {},
-): Promise<JsonResponse> {
+): Promise<JsonResponse<T>> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
   let body: string | undefined;
@@ -50,7 +87,11 @@ export async function request(
     body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
     headers['content-type'] ??= 'application/json';
   }
-  const res = await fetch(url, { method: opts.method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
+  const res = await fetch(url, {
+    method: opts.method ?? (body === undefined ? 'GET' : 'POST'),
+    headers,
+    body,
+  });
   const text = await res.text();
   let parsed: unknown = null;
   try {
@@ -58,11 +99,13 @@ export async function request(
   } catch {
     parsed = null;
   }
-  return { status: res.status, headers: res.headers, body: parsed, text };
+  return { status: res.status, headers: res.headers, body: parsed as T, text };
 }
 
 /** Row counts of the tables an API call could write. */
-export async function rowCounts(exec: Executor): Promise<{ jobs: number; queues: number; deadOrCancelled: number }> {
+export async function rowCounts(
+  exec: Executor,
+): Promise<{ jobs: number; queues: number; deadOrCancelled: number }> {
   const t = exec.t;
   const r = await sql<{ jobs: number; queues: number; dc: number }>`SELECT
     (SELECT count(*) FROM ${t.jobs})::int AS jobs, (SELECT count(*) FROM ${t.queues})::int AS queues,
@@ -76,7 +119,13 @@ const BACKOFF = { baseMs: 60_000, maxMs: 60_000 };
 
 /** Runs one attempt of every ready job of a queue through claim + fail (or complete) as worker `w`. */
 async function runAttempt(exec: Executor, queue: string, ok: boolean, message: string): Promise<void> {
-  const jobs = await claim(exec, { queue, workerId: 'seed-worker-1', limit: 100, leaseMs: 30_000, starvationMs: 3_600_000 });
+  const jobs = await claim(exec, {
+    queue,
+    workerId: 'seed-worker-1',
+    limit: 100,
+    leaseMs: 30_000,
+    starvationMs: 3_600_000,
+  });
   for (const j of jobs) {
     if (ok) await complete(exec, 'seed-worker-1', { id: j.id, attempt: j.attempt }, { ok: true, took: 1.5 });
     else
@@ -100,14 +149,31 @@ export interface Seeded {
 
 /** Jobs in every state across three queues, a dead job with two attempts' errors, and a worker. */
 export async function seedJobs(exec: Executor): Promise<Seeded> {
-  const dead = (await enqueue(exec, { type: 'email.send', queue: 'email', payload: { to: 'ops@example.com', subject: '<b>Weekly</b> report' }, maxAttempts: 2 })).job.id;
+  const dead = (
+    await enqueue(exec, {
+      type: 'email.send',
+      queue: 'email',
+      payload: { to: 'ops@example.com', subject: '<b>Weekly</b> report' },
+      maxAttempts: 2,
+    })
+  ).job.id;
   await runAttempt(exec, 'email', false, 'SMTP 421: service not available');
   await sql`UPDATE ${exec.t.jobs} SET run_after = now() WHERE id = ${dead}`.execute(exec.raw);
   await runAttempt(exec, 'email', false, 'SMTP 421: service not available');
-  const completed = (await enqueue(exec, { type: 'video.transcode', queue: 'video', payload: { file: 'a.mp4' } })).job.id;
+  const completed = (
+    await enqueue(exec, { type: 'video.transcode', queue: 'video', payload: { file: 'a.mp4' } })
+  ).job.id;
   await runAttempt(exec, 'video', true, '');
-  const running = (await enqueue(exec, { type: 'video.transcode', queue: 'video', payload: { file: 'b.mp4' } })).job.id;
-  await claim(exec, { queue: 'video', workerId: 'seed-worker-1', limit: 1, leaseMs: 300_000, starvationMs: 3_600_000 });
+  const running = (
+    await enqueue(exec, { type: 'video.transcode', queue: 'video', payload: { file: 'b.mp4' } })
+  ).job.id;
+  await claim(exec, {
+    queue: 'video',
+    workerId: 'seed-worker-1',
+    limit: 1,
+    leaseMs: 300_000,
+    starvationMs: 3_600_000,
+  });
   const cancelled = (await enqueue(exec, { type: 'report.build', payload: { month: '2026-10' } })).job.id;
   await cancelJobs(exec, [cancelled], 'seed');
   const pending = (await enqueue(exec, { type: 'demo.sleep', payload: { seconds: 2 }, priority: 5 })).job.id;
@@ -122,4 +188,17 @@ export async function seedJobs(exec: Executor): Promise<Seeded> {
     version: '0.1.0',
   });
   return { dead, pending, completed, running };
+}
+
+/** A port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
 }

@@ -2,37 +2,27 @@
 // buckets per token, probes exempt), then TWO real `jobq api` processes sharing one schema and one token,
 // flooded together, admit no more than rate × elapsed + burst.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freshDb } from '../helpers/db.js';
 import { JOBQ_BIN } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
-import { request, startApi } from './helpers.js';
+import { freePort, request, startApi, type JsonResponse } from './helpers.js';
 
 const db = await freshDb();
-
-/** A port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe('rate limit in one process', () => {
   it('admits the burst, then 429 with Retry-After; tokens refill; buckets are per token; probes are exempt', async () => {
     const api = await startApi(db, {
       auth: 'required',
-      env: { JOBQ_API_TOKENS: 'a:token-a,b:token-b', JOBQ_RATE_LIMIT_PER_SEC: '1', JOBQ_RATE_LIMIT_BURST: '3' },
+      env: {
+        JOBQ_API_TOKENS: 'a:token-a,b:token-b',
+        JOBQ_RATE_LIMIT_PER_SEC: '1',
+        JOBQ_RATE_LIMIT_BURST: '3',
+      },
     });
     try {
       const statuses: number[] = [];
-      let limited: Awaited<ReturnType<typeof request>> | undefined;
+      let limited: JsonResponse | undefined;
       for (let i = 0; i < 5; i++) {
         const r = await request(`${api.url}/jobs?limit=1`, { token: 'token-a' });
         statuses.push(r.status);
@@ -48,11 +38,14 @@ describe('rate limit in one process', () => {
       for (let i = 0; i < 5; i++) expect((await request(`${api.url}/healthz`)).status).toBe(200);
       // one token per second comes back
       const t0 = Date.now();
-      await waitFor(async () => (await request(`${api.url}/jobs?limit=1`, { token: 'token-a' })).status === 200, {
-        timeoutMs: 5000,
-        intervalMs: 100,
-        what: 'a refilled token',
-      });
+      await waitFor(
+        async () => (await request(`${api.url}/jobs?limit=1`, { token: 'token-a' })).status === 200,
+        {
+          timeoutMs: 5000,
+          intervalMs: 100,
+          what: 'a refilled token',
+        },
+      );
       expect(Date.now() - t0).toBeLessThan(2500);
     } finally {
       await api.close();
@@ -60,7 +53,10 @@ describe('rate limit in one process', () => {
   });
 
   it('keys unauthenticated clients by address', async () => {
-    const api = await startApi(db, { auth: 'none', env: { JOBQ_RATE_LIMIT_PER_SEC: '1', JOBQ_RATE_LIMIT_BURST: '2' } });
+    const api = await startApi(db, {
+      auth: 'none',
+      env: { JOBQ_RATE_LIMIT_PER_SEC: '1', JOBQ_RATE_LIMIT_BURST: '2' },
+    });
     try {
       const codes = [];
       for (let i = 0; i < 3; i++) codes.push((await request(`${api.url}/queues`)).status);
@@ -92,22 +88,29 @@ describe('rate limit across two API processes', () => {
     const TOKEN = 'flood-token-9d2e';
     const ports = [await freePort(), await freePort()];
     for (const port of ports) {
-      const child = spawn(process.execPath, [JOBQ_BIN, 'api', '--host', '127.0.0.1', '--port', String(port)], {
-        env: {
-          ...process.env,
-          ...db.env,
-          JOBQ_API_TOKENS: `flood:${TOKEN}`,
-          JOBQ_RATE_LIMIT_PER_SEC: String(RATE),
-          JOBQ_RATE_LIMIT_BURST: String(BURST),
-          JOBQ_LOG_LEVEL: 'warn',
+      const child = spawn(
+        process.execPath,
+        [JOBQ_BIN, 'api', '--host', '127.0.0.1', '--port', String(port)],
+        {
+          env: {
+            ...process.env,
+            ...db.env,
+            JOBQ_API_TOKENS: `flood:${TOKEN}`,
+            JOBQ_RATE_LIMIT_PER_SEC: String(RATE),
+            JOBQ_RATE_LIMIT_BURST: String(BURST),
+            JOBQ_LOG_LEVEL: 'warn',
+          },
+          stdio: ['ignore', 'ignore', 'pipe'],
         },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      );
       children.push(child);
     }
     const urls = ports.map((p) => `http://127.0.0.1:${p}`);
     for (const url of urls) {
-      await waitFor(async () => (await request(`${url}/readyz`)).status === 200, { timeoutMs: 20_000, what: `${url} ready` });
+      await waitFor(async () => (await request(`${url}/readyz`)).status === 200, {
+        timeoutMs: 20_000,
+        what: `${url} ready`,
+      });
     }
     const results: { status: number; retryAfter: string | null }[] = [];
     const FLOOD_MS = 2500;

@@ -4,7 +4,8 @@ import { api } from '../api.js';
 import { h } from '../dom.js';
 
 export const canRetry = (job) => ['DEAD', 'RETRY', 'CANCELLED'].includes(job.status);
-export const canCancel = (job) => ['PENDING', 'RETRY', 'RUNNING'].includes(job.status) && !job.cancelRequestedAt;
+export const canCancel = (job) =>
+  ['PENDING', 'RETRY', 'RUNNING'].includes(job.status) && !job.cancelRequestedAt;
 
 async function run(app, button, fn, ok) {
   if (button) button.disabled = true;
@@ -21,12 +22,22 @@ async function run(app, button, fn, ok) {
 
 /** POST /jobs/:id/retry. */
 export function retryJob(app, id, button) {
-  return run(app, button, () => api(`/jobs/${encodeURIComponent(id)}/retry`, { method: 'POST' }), 'Job queued again');
+  return run(
+    app,
+    button,
+    () => api(`/jobs/${encodeURIComponent(id)}/retry`, { method: 'POST' }),
+    'Job queued again',
+  );
 }
 
 /** POST /jobs/:id/cancel. */
 export function cancelJob(app, id, button) {
-  return run(app, button, () => api(`/jobs/${encodeURIComponent(id)}/cancel`, { method: 'POST' }), 'Job cancelled');
+  return run(
+    app,
+    button,
+    () => api(`/jobs/${encodeURIComponent(id)}/cancel`, { method: 'POST' }),
+    'Job cancelled',
+  );
 }
 
 /** POST /queues/:name/pause|resume. */
@@ -51,8 +62,26 @@ export function jobButtons(app, job, opts = {}) {
     'span',
     { class: 'btns' },
     canRetry(job) &&
-      h('button', { class: `secondary${size}`, type: 'button', data: { action: 'retry' }, on: { click: stop((b) => retryJob(app, job.id, b)) } }, 'Retry'),
+      h(
+        'button',
+        {
+          class: `secondary${size}`,
+          type: 'button',
+          data: { action: 'retry' },
+          on: { click: stop((b) => retryJob(app, job.id, b)) },
+        },
+        'Retry',
+      ),
     canCancel(job) &&
-      h('button', { class: `danger-ghost${size}`, type: 'button', data: { action: 'cancel' }, on: { click: stop((b) => cancelJob(app, job.id, b)) } }, 'Cancel'),
+      h(
+        'button',
+        {
+          class: `danger-ghost${size}`,
+          type: 'button',
+          data: { action: 'cancel' },
+          on: { click: stop((b) => cancelJob(app, job.id, b)) },
+        },
+        'Cancel',
+      ),
   );
 }

@@ -13,8 +13,13 @@ export function deadView(route, app) {
   });
   const queue = route.params.get('queue');
   const type = route.params.get('type');
-  const scope = [queue && `queue ${queue}`, type && `type ${type}`].filter(Boolean).join(', ') || 'all queues';
-  const retryAll = h('button', { class: 'primary', type: 'button', id: 'retry-all', disabled: true }, 'Retry all matching');
+  const scope =
+    [queue && `queue ${queue}`, type && `type ${type}`].filter(Boolean).join(', ') || 'all queues';
+  const retryAll = h(
+    'button',
+    { class: 'primary', type: 'button', id: 'retry-all', disabled: true },
+    'Retry all matching',
+  );
   retryAll.addEventListener('click', async () => {
     if (!confirm(`Retry every dead job in ${scope}?`)) return;
     retryAll.disabled = true;
@@ -33,7 +38,15 @@ export function deadView(route, app) {
     'section',
     { class: 'view' },
     h('div', { class: 'view-head' }, h('h1', null, 'Dead letters'), list.pager),
-    h('div', { class: 'toolbar' }, filterBar(app, 'dead', route.params, [{ name: 'queue', label: 'Queue' }, { name: 'type', label: 'Type' }]), retryAll),
+    h(
+      'div',
+      { class: 'toolbar' },
+      filterBar(app, 'dead', route.params, [
+        { name: 'queue', label: 'Queue' },
+        { name: 'type', label: 'Type' },
+      ]),
+      retryAll,
+    ),
     list.problem,
     h('div', { class: 'panel' }, list.body),
   );

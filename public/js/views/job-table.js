@@ -21,10 +21,18 @@ export function jobTable(app, jobs, emptyText) {
     h(
       'tr',
       { class: 'clickable', data: { jobId: j.id }, on: { click: () => app.navigate(`#/jobs/${j.id}`) } },
-      h('td', null, h('a', { href: `#/jobs/${j.id}`, on: { click: (e) => e.stopPropagation() } }, shortId(j.id))),
+      h(
+        'td',
+        null,
+        h('a', { href: `#/jobs/${j.id}`, on: { click: (e) => e.stopPropagation() } }, shortId(j.id)),
+      ),
       h('td', { class: 'ellipsis', title: j.type }, j.type),
       h('td', { class: 'ellipsis', title: j.queue }, j.queue),
-      h('td', null, badge(j.status, j.status === 'RUNNING' && j.cancelRequestedAt ? 'CANCELLING' : undefined)),
+      h(
+        'td',
+        null,
+        badge(j.status, j.status === 'RUNNING' && j.cancelRequestedAt ? 'CANCELLING' : undefined),
+      ),
       h('td', { class: 'num' }, `${j.attempts}/${j.maxAttempts}`),
       h('td', null, when(j.createdAt)),
       h('td', null, when(j.updatedAt)),

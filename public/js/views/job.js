@@ -17,23 +17,25 @@ function attemptsTable(errors) {
   return h(
     'ol',
     { class: 'attempts' },
-    [...errors].reverse().map((e) =>
-      h(
-        'li',
-        { class: 'attempt' },
+    [...errors]
+      .reverse()
+      .map((e) =>
         h(
-          'div',
-          { class: 'attempt-head' },
-          h('span', { class: 'attempt-no' }, `Attempt ${e.attempt}`),
-          e.permanent && badge('DEAD', 'permanent'),
-          h('span', { class: 'muted' }, e.worker ? `on ${e.worker}` : ''),
-          h('span', { class: 'spacer' }),
-          when(e.at),
+          'li',
+          { class: 'attempt' },
+          h(
+            'div',
+            { class: 'attempt-head' },
+            h('span', { class: 'attempt-no' }, `Attempt ${e.attempt}`),
+            e.permanent && badge('DEAD', 'permanent'),
+            h('span', { class: 'muted' }, e.worker ? `on ${e.worker}` : ''),
+            h('span', { class: 'spacer' }),
+            when(e.at),
+          ),
+          h('pre', { class: 'error-message' }, e.message),
+          e.stack && h('details', null, h('summary', null, 'Stack'), h('pre', { class: 'stack' }, e.stack)),
         ),
-        h('pre', { class: 'error-message' }, e.message),
-        e.stack && h('details', null, h('summary', null, 'Stack'), h('pre', { class: 'stack' }, e.stack)),
       ),
-    ),
   );
 }
 
@@ -43,12 +45,23 @@ function explainPanel(x) {
   return h(
     'div',
     { class: 'panel why' },
-    h('div', { class: 'panel-head' }, h('h2', null, 'Why is it here?'), e.reason && h('span', { class: 'tag mono' }, e.reason)),
+    h(
+      'div',
+      { class: 'panel-head' },
+      h('h2', null, 'Why is it here?'),
+      e.reason && h('span', { class: 'tag mono' }, e.reason),
+    ),
     h(
       'div',
       { class: 'panel-pad' },
       e.summary && h('p', { class: 'why-summary' }, e.summary),
-      Array.isArray(e.details) && e.details.length > 0 && h('dl', { class: 'facts compact' }, e.details.map((d) => field(d.label, d.value))),
+      Array.isArray(e.details) &&
+        e.details.length > 0 &&
+        h(
+          'dl',
+          { class: 'facts compact' },
+          e.details.map((d) => field(d.label, d.value)),
+        ),
       e.next && h('p', null, h('strong', null, 'Next: '), e.next, e.at ? [' (', when(e.at), ')'] : null),
       e.command && h('pre', { class: 'command' }, e.command),
     ),
@@ -61,7 +74,14 @@ export function jobView(route, app) {
   const head = h('div', { class: 'view-head' });
   const body = h('div', { class: 'job' });
   const why = h('div');
-  const element = h('section', { class: 'view' }, h('a', { class: 'back', href: '#/jobs' }, '← Jobs'), head, why, body);
+  const element = h(
+    'section',
+    { class: 'view' },
+    h('a', { class: 'back', href: '#/jobs' }, '← Jobs'),
+    head,
+    why,
+    body,
+  );
   return {
     title: `Job ${id.slice(-8)}`,
     element,
@@ -83,7 +103,12 @@ export function jobView(route, app) {
         h(
           'div',
           null,
-          h('h1', { class: 'job-title' }, h('span', { class: 'mono' }, job.type), badge(job.status, job.status === 'RUNNING' && job.cancelRequestedAt ? 'CANCELLING' : undefined)),
+          h(
+            'h1',
+            { class: 'job-title' },
+            h('span', { class: 'mono' }, job.type),
+            badge(job.status, job.status === 'RUNNING' && job.cancelRequestedAt ? 'CANCELLING' : undefined),
+          ),
           h('div', { class: 'mono muted job-id', id: 'job-id' }, job.id),
         ),
         jobButtons(app, job, { large: true }),
@@ -108,14 +133,31 @@ export function jobView(route, app) {
             field('Locked at', job.lockedAt ? when(job.lockedAt) : null),
             field('Lease expires', job.leaseExpiresAt ? when(job.leaseExpiresAt) : null),
             field('Idempotency key', mono(job.idempotencyKey)),
-            field('Cancel requested', job.cancelRequestedAt ? [when(job.cancelRequestedAt), job.cancelledBy ? ` by ${job.cancelledBy}` : ''] : null),
+            field(
+              'Cancel requested',
+              job.cancelRequestedAt
+                ? [when(job.cancelRequestedAt), job.cancelledBy ? ` by ${job.cancelledBy}` : '']
+                : null,
+            ),
           ),
         ),
         h(
           'div',
           { class: 'two' },
-          h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', null, 'Payload')), h('pre', { class: 'code', id: 'job-payload' }, json(job.payload))),
-          h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', null, 'Result')), job.result === null ? h('p', { class: 'muted empty-note' }, 'No result.') : h('pre', { class: 'code', id: 'job-result' }, json(job.result))),
+          h(
+            'div',
+            { class: 'panel' },
+            h('div', { class: 'panel-head' }, h('h2', null, 'Payload')),
+            h('pre', { class: 'code', id: 'job-payload' }, json(job.payload)),
+          ),
+          h(
+            'div',
+            { class: 'panel' },
+            h('div', { class: 'panel-head' }, h('h2', null, 'Result')),
+            job.result === null
+              ? h('p', { class: 'muted empty-note' }, 'No result.')
+              : h('pre', { class: 'code', id: 'job-result' }, json(job.result)),
+          ),
         ),
         h(
           'div',

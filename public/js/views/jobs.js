@@ -1,6 +1,6 @@
 // Jobs: filters (status, queue, type) kept in the URL, keyset paging (Newer / Older), the jobs table.
 import { api, ApiError } from '../api.js';
-import { h, renderIfChanged, STATUSES } from '../dom.js';
+import { STATUSES, h, loading, renderIfChanged } from '../dom.js';
 import { jobTable } from './job-table.js';
 
 export const PAGE_SIZE = 50;
@@ -9,8 +9,20 @@ export const PAGE_SIZE = 50;
 export function filterBar(app, base, params, fields) {
   const inputs = fields.map((f) =>
     f.options
-      ? h('select', { name: f.name, id: `filter-${f.name}` }, h('option', { value: '' }, `Any ${f.label.toLowerCase()}`), f.options.map((o) => h('option', { value: o, selected: params.get(f.name) === o }, o)))
-      : h('input', { name: f.name, id: `filter-${f.name}`, placeholder: f.placeholder ?? `any ${f.label.toLowerCase()}`, value: params.get(f.name) ?? '', autocomplete: 'off', spellcheck: 'false' }),
+      ? h(
+          'select',
+          { name: f.name, id: `filter-${f.name}` },
+          h('option', { value: '' }, `Any ${f.label.toLowerCase()}`),
+          f.options.map((o) => h('option', { value: o, selected: params.get(f.name) === o }, o)),
+        )
+      : h('input', {
+          name: f.name,
+          id: `filter-${f.name}`,
+          placeholder: f.placeholder ?? `any ${f.label.toLowerCase()}`,
+          value: params.get(f.name) ?? '',
+          autocomplete: 'off',
+          spellcheck: 'false',
+        }),
   );
   const form = h(
     'form',
@@ -26,7 +38,8 @@ export function filterBar(app, base, params, fields) {
     const qs = q.toString();
     app.navigate(`#/${base}${qs ? `?${qs}` : ''}`);
   });
-  for (const el of inputs) if (el.tagName === 'SELECT') el.addEventListener('change', () => form.requestSubmit());
+  for (const el of inputs)
+    if (el.tagName === 'SELECT') el.addEventListener('change', () => form.requestSubmit());
   return form;
 }
 
@@ -34,11 +47,19 @@ export function filterBar(app, base, params, fields) {
 export function pagedJobs(app, { path, params, keys, emptyText }) {
   const cursors = [null]; // cursor of each page seen so far
   let nextCursor = null;
-  const body = h('div', { class: 'panel-body' });
+  const body = h('div', { class: 'panel-body' }, loading());
   const problem = h('p', { class: 'error-text problem', hidden: true });
   const pageLabel = h('span', { class: 'muted' });
-  const newer = h('button', { class: 'secondary small', type: 'button', disabled: true, data: { action: 'newer' } }, '← Newer');
-  const older = h('button', { class: 'secondary small', type: 'button', disabled: true, data: { action: 'older' } }, 'Older →');
+  const newer = h(
+    'button',
+    { class: 'secondary small', type: 'button', disabled: true, data: { action: 'newer' } },
+    '← Newer',
+  );
+  const older = h(
+    'button',
+    { class: 'secondary small', type: 'button', disabled: true, data: { action: 'older' } },
+    'Older →',
+  );
   const pager = h('div', { class: 'pager' }, newer, pageLabel, older);
   let lastItems = [];
   const load = async () => {

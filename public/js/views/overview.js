@@ -1,11 +1,17 @@
 // Overview: totals at a glance, every queue's depth by status, oldest ready job, last-minute throughput
 // (with a 5-second-bucket sparkline), pause/resume, and the most recent failures.
 import { api } from '../api.js';
-import { badge, duration, h, num, renderIfChanged, shortId, table, when } from '../dom.js';
+import { badge, duration, h, loading, num, renderIfChanged, shortId, table, when } from '../dom.js';
 import { setQueuePaused } from './actions.js';
 
 function card(label, value, cls, hint) {
-  return h('div', { class: `card ${cls ?? ''}` }, h('div', { class: 'card-label' }, label), h('div', { class: 'card-value' }, value), hint && h('div', { class: 'card-hint' }, hint));
+  return h(
+    'div',
+    { class: `card ${cls ?? ''}` },
+    h('div', { class: 'card-label' }, label),
+    h('div', { class: 'card-value' }, value),
+    hint && h('div', { class: 'card-hint' }, hint),
+  );
 }
 
 function spark(buckets) {
@@ -13,7 +19,12 @@ function spark(buckets) {
   return h(
     'span',
     { class: 'spark', title: `${buckets.join(', ')} per 5 s, oldest first` },
-    buckets.map((n) => h('i', { style: { height: `${Math.max(n ? 12 : 4, Math.round((n / max) * 100))}%` }, class: n ? '' : 'zero' })),
+    buckets.map((n) =>
+      h('i', {
+        style: { height: `${Math.max(n ? 12 : 4, Math.round((n / max) * 100))}%` },
+        class: n ? '' : 'zero',
+      }),
+    ),
   );
 }
 
@@ -38,17 +49,43 @@ function queueRow(app, q) {
   return h(
     'tr',
     { data: { queue: q.queue } },
-    h('td', { class: 'ellipsis strong' }, h('a', { href: `#/jobs?queue=${encodeURIComponent(q.queue)}` }, q.queue)),
+    h(
+      'td',
+      { class: 'ellipsis strong' },
+      h('a', { href: `#/jobs?queue=${encodeURIComponent(q.queue)}` }, q.queue),
+    ),
     h('td', null, q.paused ? badge('PAUSED') : badge('ACTIVE')),
     h('td', { class: 'num' }, num(ready(q))),
     h('td', { class: 'num muted' }, num(q.scheduled)),
     h('td', { class: 'num' }, num(q.counts.RUNNING)),
     h('td', { class: `num ${q.counts.RETRY ? 'warn-text' : 'muted'}` }, num(q.counts.RETRY)),
-    h('td', { class: `num ${q.counts.DEAD ? 'error-text' : 'muted'}` }, q.counts.DEAD ? h('a', { href: `#/dead?queue=${encodeURIComponent(q.queue)}` }, num(q.counts.DEAD)) : '0'),
-    h('td', { class: `num ${q.oldestReadyAgeSeconds > 60 ? 'warn-text' : ''}` }, q.oldestReadyAgeSeconds === null ? '–' : duration(q.oldestReadyAgeSeconds)),
+    h(
+      'td',
+      { class: `num ${q.counts.DEAD ? 'error-text' : 'muted'}` },
+      q.counts.DEAD
+        ? h('a', { href: `#/dead?queue=${encodeURIComponent(q.queue)}` }, num(q.counts.DEAD))
+        : '0',
+    ),
+    h(
+      'td',
+      { class: `num ${q.oldestReadyAgeSeconds > 60 ? 'warn-text' : ''}` },
+      q.oldestReadyAgeSeconds === null ? '–' : duration(q.oldestReadyAgeSeconds),
+    ),
     h('td', { class: 'num' }, num(q.completedInWindow)),
     h('td', null, spark(q.completedBuckets ?? [])),
-    h('td', { class: 'right' }, h('button', { class: 'secondary small', type: 'button', on: { click: (e) => setQueuePaused(app, q.queue, pause, e.currentTarget) } }, pause ? 'Pause' : 'Resume')),
+    h(
+      'td',
+      { class: 'right' },
+      h(
+        'button',
+        {
+          class: 'secondary small',
+          type: 'button',
+          on: { click: (e) => setQueuePaused(app, q.queue, pause, e.currentTarget) },
+        },
+        pause ? 'Pause' : 'Resume',
+      ),
+    ),
   );
 }
 
@@ -79,15 +116,25 @@ function failureRow(app, f) {
 /** The overview view. */
 export function overviewView(_route, app) {
   const cards = h('div', { class: 'cards' });
-  const queues = h('div', { class: 'panel-body' });
-  const failures = h('div', { class: 'panel-body' });
+  const queues = h('div', { class: 'panel-body' }, loading());
+  const failures = h('div', { class: 'panel-body' }, loading());
   const element = h(
     'section',
     { class: 'view' },
     h('div', { class: 'view-head' }, h('h1', null, 'Overview')),
     cards,
     h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', null, 'Queues')), queues),
-    h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', null, 'Recent failures'), h('a', { href: '#/dead' }, 'All dead letters →')), failures),
+    h(
+      'div',
+      { class: 'panel' },
+      h(
+        'div',
+        { class: 'panel-head' },
+        h('h2', null, 'Recent failures'),
+        h('a', { href: '#/dead' }, 'All dead letters →'),
+      ),
+      failures,
+    ),
   );
   return {
     title: 'Overview',
@@ -99,15 +146,28 @@ export function overviewView(_route, app) {
         card('Ready', num(sum(ready)), 'c-pending', 'waiting for a worker'),
         card('Scheduled', num(sum((q) => q.scheduled)), 'c-scheduled', 'run later / backoff'),
         card('Running', num(sum((q) => q.counts.RUNNING)), 'c-running'),
-        card('Dead', num(sum((q) => q.counts.DEAD)), sum((q) => q.counts.DEAD) ? 'c-dead' : '', 'need an operator'),
+        card(
+          'Dead',
+          num(sum((q) => q.counts.DEAD)),
+          sum((q) => q.counts.DEAD) ? 'c-dead' : '',
+          'need an operator',
+        ),
         card('Done / min', num(sum((q) => q.completedInWindow)), 'c-completed', 'completed, last 60 s'),
         card('Workers', num(o.workersOnline), o.workersOnline ? 'c-ok' : 'c-dead', 'online'),
       ]);
       renderIfChanged(queues, JSON.stringify(o.queues), () =>
-        table(QUEUE_COLS, o.queues.map((q) => queueRow(app, q)), 'No queues yet: enqueue a job to see it here.'),
+        table(
+          QUEUE_COLS,
+          o.queues.map((q) => queueRow(app, q)),
+          'No queues yet: enqueue a job to see it here.',
+        ),
       );
       renderIfChanged(failures, JSON.stringify(o.failures), () =>
-        table(FAILURE_COLS, o.failures.map((f) => failureRow(app, f)), 'No recent failures.'),
+        table(
+          FAILURE_COLS,
+          o.failures.map((f) => failureRow(app, f)),
+          'No recent failures.',
+        ),
       );
     },
   };

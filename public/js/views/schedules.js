@@ -1,7 +1,7 @@
 // Schedules: cron schedules with their next and last runs (GET /schedules; an empty state when this
 // server has no schedules route).
 import { apiOptional } from '../api.js';
-import { badge, h, renderIfChanged, shortId, table, when } from '../dom.js';
+import { badge, h, loading, renderIfChanged, shortId, table, when } from '../dom.js';
 
 const COLS = [
   { label: 'Name', width: '16%' },
@@ -12,20 +12,27 @@ const COLS = [
   { label: 'Next run', width: '7.5rem' },
   { label: 'Last run', width: '7.5rem' },
   { label: 'Last job' },
-  { label: 'Policies', width: '9rem' },
+  { label: 'Missed / overlap', width: '9.5rem' },
 ];
 
 /** The schedules view. */
 export function schedulesView(_route, app) {
-  const body = h('div', { class: 'panel-body' });
-  const element = h('section', { class: 'view' }, h('div', { class: 'view-head' }, h('h1', null, 'Schedules')), h('div', { class: 'panel' }, body));
+  const body = h('div', { class: 'panel-body' }, loading());
+  const element = h(
+    'section',
+    { class: 'view' },
+    h('div', { class: 'view-head' }, h('h1', null, 'Schedules')),
+    h('div', { class: 'panel' }, body),
+  );
   return {
     title: 'Schedules',
     element,
     async refresh() {
       const data = await apiOptional('/schedules');
       if (data === null) {
-        renderIfChanged(body, 'none', () => h('p', { class: 'empty-state' }, 'Schedules are not available from this server.'));
+        renderIfChanged(body, 'none', () =>
+          h('p', { class: 'empty-state' }, 'Schedules are not available from this server.'),
+        );
         return;
       }
       const list = Array.isArray(data) ? data : (data.items ?? []);
@@ -36,15 +43,47 @@ export function schedulesView(_route, app) {
             h(
               'tr',
               { class: s.enabled === false ? 'disabled' : '' },
-              h('td', { class: 'ellipsis strong', title: s.name }, s.name, s.enabled === false ? h('span', { class: 'tag' }, 'disabled') : null),
+              h(
+                'td',
+                { class: 'ellipsis strong', title: s.name },
+                s.name,
+                s.enabled === false ? h('span', { class: 'tag' }, 'disabled') : null,
+              ),
               h('td', { class: 'mono' }, s.cron),
               h('td', { class: 'ellipsis' }, s.timezone),
               h('td', { class: 'ellipsis' }, s.type),
               h('td', { class: 'ellipsis' }, s.queue),
               h('td', null, s.enabled === false ? h('span', { class: 'muted' }, '–') : when(s.nextRunAt)),
               h('td', null, when(s.lastRunAt)),
-              h('td', null, s.lastJobId ? h('a', { href: `#/jobs/${s.lastJobId}`, on: { click: (e) => { e.preventDefault(); app.navigate(`#/jobs/${s.lastJobId}`); } } }, shortId(s.lastJobId), ' ', s.lastJobStatus ? badge(s.lastJobStatus) : null) : h('span', { class: 'muted' }, '–')),
-              h('td', { class: 'muted small-text' }, `missed: ${s.missedPolicy ?? '–'} · overlap: ${s.overlapPolicy ?? '–'}`),
+              h(
+                'td',
+                null,
+                s.lastJobId
+                  ? h(
+                      'a',
+                      {
+                        href: `#/jobs/${s.lastJobId}`,
+                        on: {
+                          click: (e) => {
+                            e.preventDefault();
+                            app.navigate(`#/jobs/${s.lastJobId}`);
+                          },
+                        },
+                      },
+                      shortId(s.lastJobId),
+                      ' ',
+                      s.lastJobStatus ? badge(s.lastJobStatus) : null,
+                    )
+                  : h('span', { class: 'muted' }, '–'),
+              ),
+              h(
+                'td',
+                {
+                  class: 'muted',
+                  title: `missed runs: ${s.missedPolicy ?? '–'}; overlapping runs: ${s.overlapPolicy ?? '–'}`,
+                },
+                `${s.missedPolicy ?? '–'} / ${s.overlapPolicy ?? '–'}`,
+              ),
             ),
           ),
           'No schedules yet. Add one with: jobq schedules add …',

@@ -1,6 +1,6 @@
 // Workers online: who runs what, how busy, last heartbeat.
 import { api } from '../api.js';
-import { h, num, renderIfChanged, table, when } from '../dom.js';
+import { h, loading, num, renderIfChanged, table, when } from '../dom.js';
 
 const COLS = [
   { label: 'Worker', width: '24%' },
@@ -15,9 +15,14 @@ const COLS = [
 
 /** The workers view. */
 export function workersView(_route, _app) {
-  const body = h('div', { class: 'panel-body' });
+  const body = h('div', { class: 'panel-body' }, loading());
   const count = h('span', { class: 'muted' });
-  const element = h('section', { class: 'view' }, h('div', { class: 'view-head' }, h('h1', null, 'Workers'), count), h('div', { class: 'panel' }, body));
+  const element = h(
+    'section',
+    { class: 'view' },
+    h('div', { class: 'view-head' }, h('h1', null, 'Workers'), count),
+    h('div', { class: 'panel' }, body),
+  );
   return {
     title: 'Workers',
     element,
@@ -35,7 +40,11 @@ export function workersView(_route, _app) {
               h('td', { class: 'ellipsis mono', title: w.id }, w.id),
               h('td', { class: 'ellipsis' }, w.host),
               h('td', { class: 'num' }, String(w.pid)),
-              h('td', { class: 'ellipsis' }, Object.entries(w.queues ?? {}).map(([q, n]) => h('span', { class: 'tag' }, `${q}:${n}`))),
+              h(
+                'td',
+                { class: 'ellipsis' },
+                Object.entries(w.queues ?? {}).map(([q, n]) => h('span', { class: 'tag' }, `${q}:${n}`)),
+              ),
               h('td', { class: 'num' }, num(w.running)),
               h('td', { class: 'mono' }, w.version),
               h('td', null, when(w.startedAt)),

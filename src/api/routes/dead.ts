@@ -13,16 +13,20 @@ interface DeadQuery {
 
 /** /dead routes. */
 export const deadRoutes: FastifyPluginCallback<ApiContext> = (app, ctx, done) => {
-  app.get<{ Querystring: DeadQuery }>('/dead', { schema: { querystring: deadQuerySchema } }, async (request) => {
-    const q = request.query;
-    return listJobs(ctx.exec, {
-      status: 'DEAD',
-      queue: q.queue,
-      type: q.type,
-      limit: pageLimit(q.limit),
-      cursor: q.cursor,
-    });
-  });
+  app.get<{ Querystring: DeadQuery }>(
+    '/dead',
+    { schema: { querystring: deadQuerySchema } },
+    async (request) => {
+      const q = request.query;
+      return listJobs(ctx.exec, {
+        status: 'DEAD',
+        queue: q.queue,
+        type: q.type,
+        limit: pageLimit(q.limit),
+        cursor: q.cursor,
+      });
+    },
+  );
 
   app.post<{ Body: { queue?: string; type?: string } | null | undefined }>(
     '/dead/retry',

@@ -99,20 +99,28 @@ export const jobRoutes: FastifyPluginCallback<ApiContext> = (app, ctx, done) => 
     },
   );
 
-  app.get<{ Querystring: ListQuery }>('/jobs', { schema: { querystring: listQuerySchema } }, async (request) => {
-    const q = request.query;
-    return listJobs(ctx.exec, {
-      status: q.status as JobStatus | undefined,
-      queue: q.queue,
-      type: q.type,
-      limit: pageLimit(q.limit),
-      cursor: q.cursor,
-    });
-  });
+  app.get<{ Querystring: ListQuery }>(
+    '/jobs',
+    { schema: { querystring: listQuerySchema } },
+    async (request) => {
+      const q = request.query;
+      return listJobs(ctx.exec, {
+        status: q.status as JobStatus | undefined,
+        queue: q.queue,
+        type: q.type,
+        limit: pageLimit(q.limit),
+        cursor: q.cursor,
+      });
+    },
+  );
 
-  app.get<{ Params: { id: string } }>('/jobs/:id', { schema: { params: idParamsSchema } }, async (request) => ({
-    job: await getJob(ctx.exec, request.params.id),
-  }));
+  app.get<{ Params: { id: string } }>(
+    '/jobs/:id',
+    { schema: { params: idParamsSchema } },
+    async (request) => ({
+      job: await getJob(ctx.exec, request.params.id),
+    }),
+  );
 
   app.post<{ Params: { id: string } }>(
     '/jobs/:id/retry',
