@@ -164,6 +164,20 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard in Chromium', () => 
     await expect.poll(() => rows().count(), { timeout: 6000 }).toBe(1);
   });
 
+  it('works without a token when auth is off (jobq dev)', async () => {
+    const open = await startApi(db, { auth: 'none' });
+    try {
+      const fresh = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      await fresh.goto(`${open.url}/#/jobs`);
+      await expect.poll(() => fresh.locator('tbody tr[data-job-id]').count()).toBeGreaterThan(0);
+      expect(await fresh.evaluate("document.getElementById('token-dialog').open")).toBe(false);
+      expect(await fresh.locator('#token-button').isHidden()).toBe(true);
+      await fresh.close();
+    } finally {
+      await open.close();
+    }
+  });
+
   it('shows workers and schedules', async () => {
     await page.goto(`${api.url}/#/workers`);
     await expect.poll(() => page.locator('main').textContent()).toContain('worker-7f9c');
