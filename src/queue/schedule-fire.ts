@@ -24,6 +24,9 @@ export interface FireOptions {
 
 export interface FireOutcome {
   name: string;
+  /** Queue and type of the jobs it enqueues. */
+  queue: string;
+  type: string;
   /** Jobs enqueued, one per fire time (created=false: the key existed, nothing was inserted). */
   fired: { fireTime: Date; jobId: string; created: boolean }[];
   /** Fire times skipped because the previous job was still in flight (overlap `skip`). */
@@ -97,6 +100,8 @@ export async function fireSchedule(
       if (!advanced) throw new Error(`schedule ${s.name}: next_run_at moved under our lock`);
       return {
         name: s.name,
+        queue: s.queue,
+        type: s.type,
         fired: results.map((r, i) => ({ fireTime: fires[i] ?? now, jobId: r.id, created: r.created })),
         overlapSkipped,
         missed: plan.missed,

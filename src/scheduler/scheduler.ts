@@ -49,6 +49,7 @@ function report(o: SchedulerOptions, out: FireOutcome): void {
   const created = out.fired.filter((f) => f.created);
   const m = o.metrics?.schedulesFired;
   m?.inc({ outcome: 'enqueued' }, created.length);
+  if (created.length > 0) o.metrics?.jobsEnqueued.inc({ queue: out.queue, type: out.type }, created.length);
   m?.inc({ outcome: 'duplicate' }, out.fired.length - created.length);
   m?.inc({ outcome: 'skipped_overlap' }, out.overlapSkipped);
   m?.inc({ outcome: 'skipped_missed' }, out.missedDropped);
