@@ -81,11 +81,13 @@ export function createSampler(exec: Executor, metrics: Metrics, opts: SamplerOpt
   };
 
   const tick = (): void => {
+    const began = Date.now();
     running = sampleOnce();
     void running.finally(() => {
       running = undefined;
       if (!stopped) {
-        timer = setTimeout(tick, intervalMs);
+        // A slow sample (a huge backlog to count) stretches the interval: at most a fifth of the time.
+        timer = setTimeout(tick, Math.max(intervalMs, 4 * (Date.now() - began)));
         timer.unref();
       }
     });

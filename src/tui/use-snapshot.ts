@@ -1,5 +1,6 @@
 // The data side of `jobq top`: polls a loader every interval (never two loads at once), keeps the last
 // good snapshot through failures and reports the error, so a lost database shows inline and recovers.
+// A slow load stretches the interval (nextDelay), so watching a huge backlog never loads the database much.
 import { useCallback, useEffect, useRef, useState } from 'react';
 
 export interface SnapshotState<T> {
@@ -10,6 +11,14 @@ export interface SnapshotState<T> {
   loadedAt: Date | null;
   /** When the current run of failures began. */
   failingSince: Date | null;
+}
+
+/**
+ * The wait before the next load: the interval, stretched so that loading takes at most a fifth of the
+ * time (a huge backlog makes counting slower; watching it must not load the database much).
+ */
+export function nextDelay(intervalMs: number, lastLoadMs: number): number {
+  return Math.max(intervalMs, 4 * lastLoadMs);
 }
 
 /** Loads now and then every intervalMs; refresh() loads again at once (after any load in flight). */
@@ -37,6 +46,7 @@ export function useSnapshot<T>(
       }
       inFlight = true;
       clearTimeout(timer);
+      const began = Date.now();
       try {
         const data = await load();
         if (alive) setState({ data, error: null, loadedAt: new Date(), failingSince: null });
@@ -55,7 +65,7 @@ export function useSnapshot<T>(
       if (again) {
         again = false;
         void run();
-      } else timer = setTimeout(() => void run(), intervalMs);
+      } else timer = setTimeout(() => void run(), nextDelay(intervalMs, Date.now() - began));
     };
     kick.current = () => void run();
     void run();
