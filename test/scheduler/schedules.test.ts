@@ -109,6 +109,18 @@ describe('operator operations', () => {
     expect(await jobCount()).toBe(1);
   });
 
+  it('enabled in a definition: false adds it paused; true re-enables it from the next future time', async () => {
+    const a = await upsertSchedule(exec, 'declared', { cron: '* * * * *', type: 't', enabled: false });
+    expect(a.schedule.enabled).toBe(false);
+    await setNextRunAt(exec, 'declared', '2020-01-01T00:00:00Z');
+    const b = await upsertSchedule(exec, 'declared', { cron: '* * * * *', type: 't', enabled: true });
+    expect(b.schedule.enabled).toBe(true);
+    expect(b.schedule.nextRunAt.getTime()).toBeGreaterThan(Date.now());
+    await expect(
+      upsertSchedule(exec, 'declared', { cron: '* * * * *', type: 't', enabled: 'yes' }),
+    ).rejects.toThrow('enabled: expected true or false, got "yes"');
+  });
+
   it('unknown names are NotFound; bad input is refused naming the field, and nothing is written', async () => {
     for (const op of [pauseSchedule, resumeSchedule, removeSchedule, runSchedule, getSchedule])
       await expect(op(exec, 'nope')).rejects.toBeInstanceOf(NotFoundError);
