@@ -1,6 +1,6 @@
 // The jobq dashboard: a hash router over six views, a live refresh every 2 s (skipped while the tab is
 // hidden or a refresh is still running), toasts for actions, and the token button. No framework, no build.
-import { clearToken, getToken } from './js/api.js';
+import { allowTokenPrompt, clearToken, getToken, tokenDeclined } from './js/api.js';
 import { tickTimes } from './js/dom.js';
 import { overviewView } from './js/views/overview.js';
 import { jobsView } from './js/views/jobs.js';
@@ -19,6 +19,7 @@ const tokenButton = document.getElementById('token-button');
 let current = null; // { name, view, refresh }
 let paused = false;
 let inFlight = false;
+let again = false; // a forced refresh arrived while one was running: run once more after it
 let lastOk = 0;
 let lastError = null;
 
@@ -76,7 +77,11 @@ function mount() {
 }
 
 async function refresh(force = false) {
-  if (!current || inFlight || (!force && (paused || document.hidden))) return;
+  if (!current || (!force && (paused || document.hidden))) return;
+  if (inFlight) {
+    if (force) again = true;
+    return;
+  }
   inFlight = true;
   const mine = current;
   try {
@@ -89,10 +94,15 @@ async function refresh(force = false) {
     inFlight = false;
     updateLive();
   }
+  if (again) {
+    again = false;
+    await refresh(true);
+  }
 }
 
 function updateLive() {
-  tokenButton.hidden = !getToken();
+  tokenButton.hidden = !getToken() && !tokenDeclined();
+  tokenButton.textContent = getToken() ? 'Forget token' : 'Enter token';
   liveDot.className = `dot ${lastError ? 'bad' : paused ? 'paused' : lastOk ? 'ok' : ''}`;
   const ago = lastOk ? Math.max(0, Math.round((Date.now() - lastOk) / 1000)) : null;
   if (lastError) liveText.textContent = `error: ${lastError}`;
@@ -109,8 +119,11 @@ liveToggle.addEventListener('click', () => {
 });
 
 tokenButton.addEventListener('click', () => {
-  clearToken();
-  toast('Token forgotten for this tab');
+  if (getToken()) {
+    clearToken();
+    toast('Token forgotten for this tab');
+  }
+  allowTokenPrompt();
   void refresh(true);
 });
 

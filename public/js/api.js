@@ -21,6 +21,17 @@ export function clearToken() {
 }
 
 let prompting = null;
+let declined = false;
+
+/** True after the operator dismissed the token prompt: no more prompts until they ask for one. */
+export function tokenDeclined() {
+  return declined;
+}
+
+/** Allows the prompt again (the "Enter token" button). */
+export function allowTokenPrompt() {
+  declined = false;
+}
 
 /** Shows the token dialog; resolves once a token was entered, rejects when dismissed. */
 export function askForToken(invalid) {
@@ -40,6 +51,7 @@ export function askForToken(invalid) {
       dialog.removeEventListener('cancel', onCancel);
       if (dialog.open) dialog.close();
       prompting = null;
+      declined = !ok;
       if (ok) resolve();
       else reject(new ApiError(401, { code: 'UNAUTHORIZED', message: 'an API token is required' }));
     };
@@ -83,6 +95,7 @@ export async function api(path, { method = 'GET', body } = {}) {
     }
     if (res.status === 401) {
       if (token) clearToken();
+      if (declined) throw new ApiError(401, { code: 'UNAUTHORIZED', message: 'an API token is required' });
       await askForToken(Boolean(token));
       continue;
     }

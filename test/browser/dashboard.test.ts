@@ -77,6 +77,13 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard in Chromium', () => 
     await page.goto(`${api.url}/`);
     await expect.poll(() => page.evaluate("document.getElementById('token-dialog').open")).toBe(true);
     await shot('token-prompt');
+    // dismissing it leaves an "Enter token" button that brings the prompt back
+    await page.click('#token-dialog [data-action=dismiss]');
+    await expect.poll(() => page.locator('#token-button').textContent()).toBe('Enter token');
+    expect(await page.evaluate("document.getElementById('token-dialog').open")).toBe(false);
+    expect(await page.locator('#live-text').textContent()).toContain('token is required');
+    await page.click('#token-button');
+    await expect.poll(() => page.evaluate("document.getElementById('token-dialog').open")).toBe(true);
     await page.fill('#token-input', 'not-the-token');
     await page.click('#token-form button[type=submit]');
     await expect.poll(() => page.locator('#token-note').textContent()).toContain('not accepted');
