@@ -124,6 +124,14 @@ function lastErrorDetail(job: Job): ExplainDetail[] {
   return job.lastError ? [{ label: 'last error', value: job.lastError }] : [];
 }
 
+/** What would hold a not-yet-ready job back once it is ready ("" when nothing would). */
+function blockerNote(job: Job, c: JobContextRow): string {
+  if (c.paused) return ` — but queue "${job.queue}" is paused now (jobq queues resume ${job.queue})`;
+  if (c.serving === 0) return ` — but no live worker serves queue "${job.queue}" now`;
+  if (c.knowing === 0) return ` — but no live worker has a handler for "${job.type}" now`;
+  return '';
+}
+
 /** PENDING / RETRY: not ready yet, or ready and held back by the queue, the workers or busy slots. */
 function explainWaiting(job: Job, c: JobContextRow): Explanation {
   const retryCmd = `jobq retry ${job.id}`;
@@ -137,12 +145,13 @@ function explainWaiting(job: Job, c: JobContextRow): Explanation {
     ...lastErrorDetail(job),
   ];
   if (job.runAfter.getTime() > c.now.getTime()) {
+    const caveat = blockerNote(job, c);
     if (job.status === 'RETRY') {
       return make(
         job,
         'retry_scheduled',
         `Attempt ${job.attempts} of ${job.maxAttempts} failed with "${job.lastError ?? 'unknown error'}"; the next attempt is at ${when(job.runAfter, c.now)}.`,
-        `At ${job.runAfter.toISOString()} it becomes ready and a worker serving "${job.queue}" runs attempt ${job.attempts + 1} of ${job.maxAttempts}. To retry at once: ${retryCmd}`,
+        `At ${job.runAfter.toISOString()} it becomes ready and a worker serving "${job.queue}" runs attempt ${job.attempts + 1} of ${job.maxAttempts}${caveat}. To retry at once: ${retryCmd}`,
         [{ label: 'next attempt at', value: when(job.runAfter, c.now) }, ...ctxDetails],
         { command: retryCmd, at: job.runAfter },
       );
@@ -151,7 +160,7 @@ function explainWaiting(job: Job, c: JobContextRow): Explanation {
       job,
       'scheduled',
       `Scheduled for later: it becomes ready at ${when(job.runAfter, c.now)}.`,
-      `At ${job.runAfter.toISOString()} it joins the ready jobs of queue "${job.queue}" and a worker serving that queue claims it.`,
+      `At ${job.runAfter.toISOString()} it joins the ready jobs of queue "${job.queue}" and a worker serving that queue claims it${caveat}.`,
       [{ label: 'ready at', value: when(job.runAfter, c.now) }, ...ctxDetails],
       { at: job.runAfter },
     );

@@ -57,6 +57,9 @@ describe('jobq explain: waiting jobs', () => {
     expect(e.status).toBe('PENDING');
     expect(e.summary).toMatch(/becomes ready at \d{4}-\d\d-\d\dT.*\(in (59m|1h)/);
     expect(Date.parse(e.at ?? '') - Date.now()).toBeGreaterThan(3_500_000);
+    expect(e.next).toContain('but no live worker serves queue "mail" now'); // no worker registered
+    await worker('w1', { mail: 1 }, ['mail.send']);
+    expect((await explain(id)).next).not.toContain('but');
   });
 
   it('retry_scheduled: names the error and the time of the next attempt', async () => {
