@@ -34,6 +34,7 @@ beforeAll(async () => {
     ...db.env,
     PORT: String(port),
     JOBQ_LOG_LEVEL: 'info',
+    JOBQ_METRICS_PORT: '0', // never collide with another process's metrics port
   };
   delete env.JOBQ_API_TOKENS;
   delete env.JOBQ_RATE_LIMIT_PER_SEC;
@@ -53,7 +54,9 @@ afterAll(async () => {
   if (!dev || dev.exitCode !== null) return;
   const exited = new Promise((r) => dev?.once('exit', r));
   dev.kill('SIGTERM');
+  const force = setTimeout(() => dev?.kill('SIGKILL'), 15_000);
   await exited;
+  clearTimeout(force);
 });
 
 describe('jobq dev', () => {

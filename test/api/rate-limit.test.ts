@@ -75,7 +75,11 @@ describe('rate limit across two API processes', () => {
         (c) =>
           new Promise<void>((resolve) => {
             if (c.exitCode !== null) return resolve();
-            c.once('exit', () => resolve());
+            const force = setTimeout(() => c.kill('SIGKILL'), 15_000);
+            c.once('exit', () => {
+              clearTimeout(force);
+              resolve();
+            });
             c.kill('SIGTERM');
           }),
       ),
