@@ -122,7 +122,7 @@ describe('jobq queues', () => {
     expect(qb).toMatchObject({ paused: false, oldestReadyAgeSeconds: null, counts: { PENDING: 1 } });
     for (const col of ['queue', 'paused', 'PENDING', 'RUNNING', 'DEAD', 'oldest ready'])
       expect(human.stdout).toContain(col);
-    expect(human.stdout).toMatch(/│ qa +│ no +│ 2 +│ 1 +│ 0 +│ 0 +│ 1 +│ 0 +│ 2m 3\d+s/);
+    expect(human.stdout).toMatch(/│ qa +│ no +│ 2 +│ 1 +│ 0 +│ 0 +│ 1 +│ 0 +│ 2m \d+s/);
 
     const [paused, pausedEmpty] = await Promise.all([
       jobq('queues', 'pause', 'qa'),
@@ -213,6 +213,7 @@ describe('jobq workers', () => {
         what: 'registration',
       });
       const [list, show] = await Promise.all([jobq('workers', '--json'), jobq('jobs', 'show', job.id)]);
+      expect([list.code, show.code], list.stderr + show.stderr).toEqual([0, 0]);
       const me = (JSON.parse(list.stdout) as Record<string, unknown>[]).find((w) => w.id === worker.id);
       expect(me).toMatchObject({ host: hostname(), pid: process.pid, queues: { 'wq-a': 3, 'wq-b': 1 } });
       expect(me?.types).toEqual(expect.arrayContaining(['demo.echo']));
@@ -224,6 +225,7 @@ describe('jobq workers', () => {
     }
     // A cleanly stopped worker unregisters: it is no longer listed.
     const after = await jobq('workers', '--json');
+    expect(after.code, after.stderr).toBe(0);
     expect((JSON.parse(after.stdout) as { id: string }[]).map((w) => w.id)).not.toContain(worker.id);
   });
 });
