@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { createApiService } from '../api/server.js';
 import { UsageError } from '../errors.js';
 import { runUntilSignal } from '../lifecycle.js';
+import { metricsServices } from '../metrics/services.js';
 import { parseInteger } from '../parse.js';
 import { configFrom } from './context.js';
 import { daemonDeps, waitForDatabase } from './daemon.js';
@@ -45,6 +46,8 @@ export function register(program: Command): void {
         [
           { name: 'database', start: () => Promise.resolve(), stop: () => deps.db.close() },
           api,
+          // queue-depth sampler (jobs_pending, jobs_queue_depth, …) for this process's /metrics
+          ...metricsServices(deps, { sampler: true, server: false }),
           {
             name: 'database-wait',
             start: () => {
