@@ -1,13 +1,14 @@
 // One claimed attempt the worker holds: its state, its (lazily created) AbortSignal, and the context the
-// handler gets. States: running → completing (result waiting for the batched write) | committing (inside
-// ctx.transaction's completion) | writing (fail/cancel being recorded) → finished (recorded, refused,
-// released or lost). Only `running` jobs can be cancelled, time out or be declared lost.
+// handler gets. States: queued (claimed ahead, waiting for a slot) → running → completing (result waiting
+// for the batched write) | committing (inside ctx.transaction's completion) | writing (fail/cancel being
+// recorded) → finished (recorded, refused, released or lost). Only queued and running jobs can be
+// cancelled or declared lost; only running ones time out.
 import type { Transaction } from 'kysely';
 import type { Logger } from '../log.js';
 import type { ClaimedJob } from '../queue/index.js';
 import type { HandlerContext, JobInfo, ResolvedHandler } from './types.js';
 
-export type JobState = 'running' | 'completing' | 'committing' | 'writing' | 'finished';
+export type JobState = 'queued' | 'running' | 'completing' | 'committing' | 'writing' | 'finished';
 
 /** Why a job's signal fired (signal.reason). */
 export class JobCancelledError extends Error {
@@ -38,7 +39,7 @@ export interface ContextHost {
 }
 
 export class ActiveJob {
-  state: JobState = 'running';
+  state: JobState = 'queued';
   /** The handler's return value while waiting for the completion flush. */
   result: unknown;
   timer: NodeJS.Timeout | undefined;
@@ -48,7 +49,7 @@ export class ActiveJob {
   /** The lease loss was counted (once per attempt). */
   lostCounted = false;
   /** performance.now() when the handler started. */
-  readonly t0 = performance.now();
+  t0 = 0;
   private controller: AbortController | undefined;
   private reason: Error | undefined;
 

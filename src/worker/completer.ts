@@ -1,8 +1,9 @@
-// Batched completions: results of handlers that returned are collected while a flush is in flight (or
-// until the end of the current event-loop turn) and written with one fenced completeMany per flush.
-// A flush that fails because the database is unreachable is retried with backoff, so an outcome is not
-// lost while the lease is still ours; a batch that fails for another reason is retried job by job, and
-// a job whose result cannot be stored fails its attempt with that reason.
+// Batched completions: results of handlers that returned during one event-loop turn (a claimed batch of
+// quick jobs) are written with one fenced completeMany; up to two flushes run at once (the next claim and
+// completions overlap), and results arriving meanwhile wait for the next flush. A flush that fails
+// because the database is unreachable is retried with backoff, so an outcome is not lost while the lease
+// is still ours; a batch that fails for another reason is retried job by job, and a job whose result
+// cannot be stored fails its attempt with that reason.
 import type { Executor } from '../db/connect.js';
 import { isConnectionError } from '../errors.js';
 import { completeMany } from '../queue/index.js';
@@ -71,7 +72,9 @@ export class Completer {
     if (this.retryTimer || this.inFlight >= this.maxInFlight || this.pending.length === 0) return;
     const batch = this.pending.splice(0, this.maxBatch);
     this.inFlight++;
-    const items = batch.map((aj) => ({ ...aj.fence, result: aj.result }));
+    // The next claim may overlap this write (the pipeline: claim N+1 while completing N).
+    if (!this.backlogged) this.host.backlogCleared();
+    const items = batch.map((aj) => ({ id: aj.job.id, attempt: aj.job.attempt, result: aj.result }));
     this.host.gate
       .runShared(() => completeMany(this.host.exec, this.host.id, items))
       .then(

@@ -50,7 +50,14 @@ export interface WorkerStats {
   pendingCompletions: number;
   /** The LISTEN connection is up. */
   listening: boolean;
-  queues: { name: string; slots: number; running: number; claims: number; claimsInFlight: number }[];
+  queues: {
+    name: string;
+    slots: number;
+    running: number;
+    claims: number;
+    claimsInFlight: number;
+    waiting: number;
+  }[];
 }
 
 /** True for errors meant to skip the remaining attempts (PermanentError, also across module copies). */
@@ -124,7 +131,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
       this.pools.set(name, new QueuePool(name, slots, this));
       total += slots;
     }
-    this.completer = new Completer(this, Math.max(total, 100));
+    this.completer = new Completer(this, Math.max(total, 100), 1000, 2);
     this.channel = channelFor(this.exec);
     this.cancelChannel = `${this.channel}:cancel`;
     this.registration = {
@@ -177,6 +184,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
         running: p.running,
         claims: p.claims,
         claimsInFlight: p.claimsInFlight,
+        waiting: p.waitingCount,
       })),
     };
   }
@@ -240,42 +248,48 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
   }
 
   // ---- running jobs ----
-  startJobs(jobs: ClaimedJob[], pool: QueuePool): void {
-    const now = Date.now();
+  accept(jobs: ClaimedJob[], pool: QueuePool): ActiveJob[] {
+    const runnable: ActiveJob[] = [];
     for (const job of jobs) {
       const spec = this.handlers.get(job.type);
       const aj = new ActiveJob(job, spec, pool.name);
       this.held.set(job.id, aj);
-      if (!spec) {
-        pool.release();
-        this.failAttempt(aj, new Error(unknownTypeMessage(job.type, this.id, this.handlers.keys())));
-        continue;
-      }
-      this.jm.started(pool.name, Math.max(job.runAfter.getTime(), job.createdAt.getTime()), now);
-      if (spec.timeoutMs !== undefined) {
-        const ms = spec.timeoutMs;
-        aj.timer = setTimeout(() => this.timedOut(aj, ms), ms);
-      }
-      let out: unknown;
-      try {
-        out = spec.handler(job.payload, new JobContext(aj, this));
-      } catch (err) {
-        this.settled(aj, pool, false, err);
-        continue;
-      }
-      if (isThenable(out))
-        out.then(
-          (v) => this.settled(aj, pool, true, v),
-          (e: unknown) => this.settled(aj, pool, false, e),
-        );
-      else this.settled(aj, pool, true, out);
+      if (spec) runnable.push(aj);
+      else this.failAttempt(aj, new Error(unknownTypeMessage(job.type, this.id, this.handlers.keys())));
     }
+    return runnable;
+  }
+
+  run(aj: ActiveJob, pool: QueuePool): void {
+    const { job, spec } = aj;
+    if (!spec) return pool.releaseUnrun();
+    aj.state = 'running';
+    aj.t0 = performance.now();
+    this.jm.started(pool.name, Math.max(job.runAfter.getTime(), job.createdAt.getTime()), Date.now());
+    if (spec.timeoutMs !== undefined) {
+      const ms = spec.timeoutMs;
+      aj.timer = setTimeout(() => this.timedOut(aj, ms), ms);
+    }
+    let out: unknown;
+    try {
+      out = spec.handler(job.payload, new JobContext(aj, this));
+    } catch (err) {
+      this.settled(aj, pool, false, err);
+      return;
+    }
+    if (isThenable(out))
+      out.then(
+        (v) => this.settled(aj, pool, true, v),
+        (e: unknown) => this.settled(aj, pool, false, e),
+      );
+    else this.settled(aj, pool, true, out);
   }
 
   private settled(aj: ActiveJob, pool: QueuePool, ok: boolean, value: unknown): void {
-    pool.release();
+    const ms = performance.now() - aj.t0;
+    pool.release(ms);
     if (aj.timer) clearTimeout(aj.timer);
-    this.jm.duration(aj.queue, aj.job.type, (performance.now() - aj.t0) / 1000);
+    this.jm.duration(aj.queue, aj.job.type, ms / 1000);
     if (aj.state === 'running') {
       if (ok) this.completer.add(aj, value);
       else this.failAttempt(aj, value);
@@ -337,9 +351,9 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
     this.track(write);
   }
 
-  /** Cancel requested while running: the signal fires and the job ends CANCELLED (fenced). */
+  /** Cancel requested while running (or waiting for a slot): the signal fires, the job ends CANCELLED (fenced). */
   private cancel(aj: ActiveJob): void {
-    if (aj.state !== 'running') return;
+    if (aj.state !== 'running' && aj.state !== 'queued') return;
     aj.state = 'writing';
     aj.abort(new JobCancelledError(aj.id));
     const write = this.persist('recording a cancellation', () =>
@@ -436,7 +450,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
   leasesChecked(sent: string[], held: Map<string, boolean>): void {
     for (const id of sent) {
       const aj = this.held.get(id);
-      if (!aj || aj.state !== 'running') continue;
+      if (aj?.state !== 'running' && aj?.state !== 'queued') continue;
       const cancelRequested = held.get(id);
       if (cancelRequested === undefined) this.lost(aj);
       else if (cancelRequested) this.cancel(aj);
@@ -448,7 +462,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
       this.jm.reclaimed(r.queue, r.type, r.status);
       if (r.status === 'RETRY') this.pools.get(r.queue)?.wake();
       const mine = r.lockedBy === this.id ? this.held.get(r.id) : undefined;
-      if (mine?.state === 'running') this.lost(mine);
+      if (mine?.state === 'running' || mine?.state === 'queued') this.lost(mine);
     }
     this.log.info(
       { count: rows.length, from: [...new Set(rows.map((r) => r.lockedBy))] },
@@ -540,31 +554,12 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
       `stopping: no new claims; waiting up to ${this.settings.shutdownGraceMs}ms for ${running} running job(s)`,
     );
     await Promise.all([...this.pools.values()].map((p) => p.claimsSettled()));
+    // Jobs claimed ahead never started: give them back at once.
+    const queued = [...this.pools.values()].flatMap((p) => p.stop());
+    if (queued.length > 0) await this.releaseJobs(queued, 'claimed-ahead (not started)');
     await this.waitIdle(this.settings.shutdownGraceMs);
-    for (const p of this.pools.values()) p.stop();
     const left = [...this.held.values()].filter((aj) => aj.state === 'running');
-    if (left.length > 0) {
-      for (const aj of left) {
-        this.finish(aj);
-        aj.abort(new WorkerShutdownError());
-      }
-      const n = await this.bounded(
-        this.persist('releasing unfinished jobs', () =>
-          this.gate.runShared(() =>
-            release(
-              this.exec,
-              this.id,
-              left.map((aj) => aj.fence),
-            ),
-          ),
-        ),
-        10_000,
-      );
-      this.log.info(
-        { released: n ?? 0, unfinished: left.length },
-        `released ${n ?? 0} unfinished job(s) for other workers`,
-      );
-    }
+    if (left.length > 0) await this.releaseJobs(left, 'unfinished');
     await this.bounded(this.completer.drain(), 10_000);
     await this.bounded(Promise.allSettled([...this.writes]), 10_000);
     this.hardStopped = true;
@@ -586,6 +581,27 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
     await this.txDb?.close();
     if (this.ownsDatabase) await this.database.close();
     this.log.info('worker stopped');
+  }
+
+  /** Fires the signals of the given jobs and hands them back (PENDING at once, attempt not counted). */
+  private async releaseJobs(jobs: ActiveJob[], what: string): Promise<void> {
+    for (const aj of jobs) {
+      this.finish(aj);
+      aj.abort(new WorkerShutdownError());
+    }
+    const n = await this.bounded(
+      this.persist('releasing jobs', () =>
+        this.gate.runShared(() =>
+          release(
+            this.exec,
+            this.id,
+            jobs.map((aj) => aj.fence),
+          ),
+        ),
+      ),
+      10_000,
+    );
+    this.log.info({ released: n ?? 0, what }, `released ${n ?? 0} ${what} job(s) for other workers`);
   }
 
   private bounded<T>(p: Promise<T>, ms: number): Promise<T | undefined> {

@@ -52,7 +52,7 @@ describe('handler maps', () => {
     });
   });
 
-  it.each([
+  const bad: [Record<string, unknown>, RegExp][] = [
     [{ 'Bad Type': () => 1 }, /handlers: expected job types matching/],
     [{ a: 42 }, /handlers\["a"\]: expected an async function/],
     [{ a: { handler: () => 1, timeout: 5 } }, /handlers\["a"\]\.timeout: expected one of the options/],
@@ -61,7 +61,8 @@ describe('handler maps', () => {
       /handlers\["a"\]\.maxAttempts: expected a whole number from 1 to 1000/,
     ],
     [{ a: { handler: () => 1, timeoutMs: -1 } }, /handlers\["a"\]\.timeoutMs/],
-  ])('rejects %o with a message naming the field', (map, message) => {
+  ];
+  it.each(bad)('rejects %o with a message naming the field', (map, message) => {
     expect(() => resolveHandlers(map, defaults)).toThrow(message);
   });
 

@@ -28,50 +28,54 @@ afterAll(async () => {
 });
 
 describe('database restart', () => {
-  it('PostgreSQL restarted under two busy workers: both stay up, reconnect by themselves, every job completes, none DEAD', async () => {
-    const env = {
-      DATABASE_URL: server.url,
-      JOBQ_SCHEMA: schema,
-      JOBQ_LEASE_SECONDS: '5',
-      JOBQ_POLL_INTERVAL_MS: '200',
-      QUEUE: 'default:5',
-      JOBQ_LOG_LEVEL: 'info',
-    };
-    const workers = [spawnWorker(env), spawnWorker(env)];
-    await enqueueMany(
-      db.exec,
-      Array.from({ length: 600 }, () => ({ type: 'test.sleep', payload: { ms: 30 } })),
-    );
-    // both busy
-    await waitFor(
-      async () => {
-        const c = await statusCounts(db);
-        return (c.COMPLETED ?? 0) >= 50 && workers.every((w) => w.output().includes('worker started'));
-      },
-      { what: 'both workers busy', timeoutMs: 30_000 },
-    );
-    await server.stop();
-    await waitFor(() => workers.every((w) => w.output().includes('database unavailable, retrying in')), {
-      what: 'both workers to log the outage',
-      timeoutMs: 20_000,
-    }).catch((err: unknown) => {
-      const tails = workers.map((w) => `exit ${w.child.exitCode}: ${w.output().slice(-2000)}`);
-      throw new Error(`${(err as Error).message}\n${tails.join('\n---\n')}`);
-    });
-    server = await boot();
-    await waitFor(async () => (await statusCounts(db)).COMPLETED === 600, {
-      what: 'all 600 jobs to complete after the restart',
-      timeoutMs: 60_000,
-      intervalMs: 200,
-    });
-    const counts = await statusCounts(db);
-    expect(counts.DEAD).toBeUndefined();
-    for (const w of workers) {
-      expect(w.child.exitCode).toBeNull(); // still up
-      expect(w.output()).toMatch(/database reachable again/);
-      expect(w.output()).toMatch(/LISTEN connection re-established/);
-    }
-    for (const w of workers) w.child.kill('SIGTERM');
-    expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0]);
-  });
+  it(
+    'PostgreSQL restarted under two busy workers: both stay up, reconnect by themselves, every job completes, none DEAD',
+    { timeout: 180_000 },
+    async () => {
+      const env = {
+        DATABASE_URL: server.url,
+        JOBQ_SCHEMA: schema,
+        JOBQ_LEASE_SECONDS: '5',
+        JOBQ_POLL_INTERVAL_MS: '200',
+        QUEUE: 'default:5',
+        JOBQ_LOG_LEVEL: 'info',
+      };
+      const workers = [spawnWorker(env), spawnWorker(env)];
+      await enqueueMany(
+        db.exec,
+        Array.from({ length: 600 }, () => ({ type: 'test.sleep', payload: { ms: 30 } })),
+      );
+      // both busy
+      await waitFor(
+        async () => {
+          const c = await statusCounts(db);
+          return (c.COMPLETED ?? 0) >= 50 && workers.every((w) => w.output().includes('worker started'));
+        },
+        { what: 'both workers busy', timeoutMs: 60_000 },
+      );
+      await server.stop();
+      await waitFor(() => workers.every((w) => w.output().includes('database unavailable, retrying in')), {
+        what: 'both workers to log the outage',
+        timeoutMs: 20_000,
+      }).catch((err: unknown) => {
+        const tails = workers.map((w) => `exit ${w.child.exitCode}: ${w.output().slice(-2000)}`);
+        throw new Error(`${(err as Error).message}\n${tails.join('\n---\n')}`);
+      });
+      server = await boot();
+      await waitFor(async () => (await statusCounts(db)).COMPLETED === 600, {
+        what: 'all 600 jobs to complete after the restart',
+        timeoutMs: 60_000,
+        intervalMs: 200,
+      });
+      const counts = await statusCounts(db);
+      expect(counts.DEAD).toBeUndefined();
+      for (const w of workers) {
+        expect(w.child.exitCode).toBeNull(); // still up
+        expect(w.output()).toMatch(/database reachable again/);
+        expect(w.output()).toMatch(/LISTEN connection re-established/);
+      }
+      for (const w of workers) w.child.kill('SIGTERM');
+      expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0]);
+    },
+  );
 });
