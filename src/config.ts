@@ -88,6 +88,21 @@ export const ENV_VARS: readonly EnvVar[] = [
   },
   { name: 'JOBQ_RETENTION_DEAD', default: '30d', description: 'how long DEAD jobs are kept' },
   {
+    name: 'JOBQ_SCHEDULER_MISFIRE_GRACE',
+    default: '30s',
+    description: 'a fire time later than this counts as missed (the missed-run policy applies)',
+  },
+  {
+    name: 'JOBQ_MAINTENANCE_INTERVAL',
+    default: '1m',
+    description: 'how often pruning and stale-worker cleanup run (once per interval across all schedulers)',
+  },
+  {
+    name: 'JOBQ_RECLAIM_INTERVAL',
+    default: '10s',
+    description: 'how often a scheduler reclaims expired leases (once per interval across all schedulers)',
+  },
+  {
     name: 'JOBQ_DEV_DATA_DIR',
     default: '~/.jobq/dev',
     description: 'embedded PostgreSQL data directory of jobq dev',
@@ -120,6 +135,9 @@ export interface Config {
   metricsPort: number;
   retentionCompletedMs: number;
   retentionDeadMs: number;
+  schedulerGraceMs: number;
+  maintenanceIntervalMs: number;
+  reclaimIntervalMs: number;
   devDataDir: string | undefined;
 }
 
@@ -170,6 +188,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     metricsPort: int('JOBQ_METRICS_PORT', 9464, 0, 65_535),
     retentionCompletedMs: dur('JOBQ_RETENTION_COMPLETED', '7d'),
     retentionDeadMs: dur('JOBQ_RETENTION_DEAD', '30d'),
+    schedulerGraceMs: dur('JOBQ_SCHEDULER_MISFIRE_GRACE', '30s'),
+    maintenanceIntervalMs: dur('JOBQ_MAINTENANCE_INTERVAL', '1m'),
+    reclaimIntervalMs: dur('JOBQ_RECLAIM_INTERVAL', '10s'),
     devDataDir: nonEmpty(env.JOBQ_DEV_DATA_DIR),
   };
   const config: Config = { ...base };

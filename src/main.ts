@@ -4,7 +4,7 @@ import { buildProgram } from './cli/program.js';
 import { EXIT, JobqError, exitCodeFor, isConnectionError } from './errors.js';
 
 async function main(): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram();
   try {
     await program.parseAsync(process.argv);
     return EXIT.ok;

@@ -7,9 +7,13 @@ import type { Command } from 'commander';
 import { postgresUser, reachableBy, startEmbedded } from '../db/embedded.js';
 import { migrate } from '../db/migrate.js';
 import { runUntilSignal, type Service } from '../lifecycle.js';
+import { createApiService } from '../api/server.js';
 import { createLogger } from '../log.js';
+import { metricsServices } from '../metrics/services.js';
 import { configFrom } from './context.js';
 import { daemonDeps, type DaemonDeps } from './daemon.js';
+import { createSchedulerService } from './scheduler.js';
+import { createWorkerService } from '../worker/index.js';
 import { clearDevState, writeDevState } from './dev-state.js';
 
 interface DevOptions {
@@ -23,8 +27,17 @@ function defaultDataDir(): string {
 }
 
 /** The daemons `jobq dev` runs, in start order (each issue adds its own). */
-function devServices(_deps: DaemonDeps): Service[] {
+function devServices(deps: DaemonDeps): Service[] {
   const services: Service[] = [];
+  // The worker (QUEUE, CONCURRENCY, JOBQ_HANDLERS; the demo.* handlers are built in).
+  services.push(createWorkerService(deps));
+  // API + dashboard on 127.0.0.1 (PORT, default 8000); no auth unless JOBQ_API_TOKENS is set (warns).
+  const { apiHost, port, apiTokens } = deps.config;
+  services.push(createApiService(deps, { host: apiHost, port, auth: apiTokens ? 'required' : 'none' }));
+  // Cron schedules and maintenance (lease reclaim, retention pruning, stale workers).
+  services.push(createSchedulerService(deps));
+  // Queue-depth sampler and process metrics, served on the API's /metrics (one registry for all three).
+  services.push(...metricsServices(deps, { sampler: true, server: false }));
   return services;
 }
 

@@ -160,8 +160,9 @@ describe('environment variables', () => {
   });
 });
 
+const program = await buildProgram([]);
+
 describe('commands', () => {
-  const program = buildProgram();
   const lines = commandLines();
   const sub = (name: string): Command | undefined => program.commands.find((c) => c.name() === name);
   const flags = (cmd: Command | undefined): string[] =>
