@@ -1,11 +1,9 @@
-// `jobq top [--interval 1s]`: the live terminal dashboard (Ink), reading PostgreSQL directly.
+// `jobq top [--interval 1s]`: the live terminal dashboard (Ink), reading PostgreSQL directly. The Ink app
+// is imported only when this command runs, so every other command starts without loading Ink and React.
 import type { Command } from 'commander';
-import { render } from 'ink';
-import { createElement } from 'react';
 import { ValidationError } from '../errors.js';
 import { parseDuration } from '../parse.js';
 import { onlineWindowMs } from '../queue/overview.js';
-import { App } from '../tui/App.js';
 import { databaseSource } from '../tui/source.js';
 import { configFrom, openDatabase } from './context.js';
 
@@ -26,11 +24,12 @@ export function register(program: Command): void {
       // would crash top exactly when it should show the outage; the failed query still rejects.
       db.pool.on('connect', (client) => client.on('error', () => undefined));
       try {
-        const source = databaseSource(db.exec, { onlineWithinMs: onlineWindowMs(config.leaseMs) });
-        const app = render(createElement(App, { source, intervalMs, label: `schema ${config.schema}` }), {
-          exitOnCtrlC: true,
+        const { runTop } = await import('../tui/run.js');
+        await runTop({
+          source: databaseSource(db.exec, { onlineWithinMs: onlineWindowMs(config.leaseMs) }),
+          intervalMs,
+          label: `schema ${config.schema}`,
         });
-        await app.waitUntilExit();
       } finally {
         await db.close();
       }

@@ -55,12 +55,15 @@ describe.skipIf(!hasTmux)('jobq top under tmux', () => {
     const env = Object.entries({ ...db.env, JOBQ_LOG_LEVEL: 'warn', TERM: 'xterm-256color' })
       .map(([k, v]) => `${k}=${q(v)}`)
       .join(' ');
-    const command = `env ${env} ${q(process.execPath)} ${q(JOBQ_BIN)} top --interval 250ms 2> ${q(errFile)}; echo "EXIT:$?" > ${q(exitFile)}`;
+    // -u CI: Ink only draws the final frame when it believes it runs in CI; this is a real terminal.
+    const command = `env -u CI ${env} ${q(process.execPath)} ${q(JOBQ_BIN)} top --interval 250ms 2> ${q(errFile)}; echo "EXIT:$?" > ${q(exitFile)}`;
     tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', command);
 
     await waitFor(() => pane().includes('WORKERS (0 online)'), {
       timeoutMs: 20_000,
       what: 'the first frame',
+    }).catch((err: unknown) => {
+      throw new Error(`${String(err)}\npane:\n${pane()}`);
     });
     expect(pane()).toContain('jobq top');
     expect(pane()).toContain('no queues yet');
