@@ -31,7 +31,7 @@ function spark(buckets) {
 const ready = (q) => Math.max(0, q.counts.PENDING + q.counts.RETRY - q.scheduled);
 
 const QUEUE_COLS = [
-  { label: 'Queue', width: '14%' },
+  { label: 'Queue', width: '11rem' },
   { label: 'State', width: '7.5rem' },
   { label: 'Ready', width: '6rem', class: 'num' },
   { label: 'Scheduled', width: '7.5rem', class: 'num' },
