@@ -52,13 +52,12 @@ export interface TransitionResult {
 
 /**
  * Applies an operator transition to every id, all or nothing: unknown ids and ids in a state that does
- * not allow it fail the whole call (NotFoundError / ConflictError) and nothing changes.
+ * not allow it fail the whole call (NotFoundError / ConflictError, worded by `refusal`) and nothing changes.
  */
 async function transition(
   exec: Executor,
   ids: string[],
-  verb: string,
-  allowed: string,
+  refusal: (id: string, from: Job['status']) => string,
   apply: (tx: Executor, ids: string[]) => Promise<TransitionOutcome[]>,
 ): Promise<TransitionResult[]> {
   const jobIds = ids.map((id, i) => validateId(ids.length === 1 ? 'id' : `ids[${i}]`, id));
@@ -69,10 +68,7 @@ async function transition(
       const missing = jobIds.find((id) => !byId.has(id));
       if (missing) throw new NotFoundError('job', missing);
       const refused = out.find((o) => o.to === null);
-      if (refused)
-        throw new ConflictError(
-          `cannot ${verb} job ${refused.id}: it is ${refused.from} (only ${allowed} jobs can be ${verb === 'retry' ? 'retried' : 'cancelled'})`,
-        );
+      if (refused) throw new ConflictError(refusal(refused.id, refused.from));
       return jobIds.map((id) => {
         const o = byId.get(id) as TransitionOutcome & { to: Job['status'] };
         return { id, from: o.from, to: o.to };
@@ -83,13 +79,24 @@ async function transition(
 
 /** DEAD, RETRY or CANCELLED → PENDING (attempts reset to 0; error history kept). */
 export function retryJobs(exec: Executor, ids: string[]): Promise<TransitionResult[]> {
-  return transition(exec, ids, 'retry', 'DEAD, RETRY or CANCELLED', jobRetry);
+  return transition(
+    exec,
+    ids,
+    (id, from) => `cannot retry job ${id}: it is ${from} (only DEAD, RETRY or CANCELLED jobs can be retried)`,
+    jobRetry,
+  );
 }
 
 /** PENDING/RETRY → CANCELLED; RUNNING → cancel requested (stays RUNNING until its worker stops it). */
 export function cancelJobs(exec: Executor, ids: string[], by = 'operator'): Promise<TransitionResult[]> {
-  return transition(exec, ids, 'cancel', 'PENDING, RETRY or RUNNING (not already cancelling)', (tx, j) =>
-    jobCancel(tx, j, by),
+  return transition(
+    exec,
+    ids,
+    (id, from) =>
+      from === 'RUNNING'
+        ? `cannot cancel job ${id}: its cancellation was already requested (its worker will stop it)`
+        : `cannot cancel job ${id}: it is ${from} (only PENDING, RETRY or RUNNING jobs can be cancelled)`,
+    (tx, j) => jobCancel(tx, j, by),
   );
 }
 
