@@ -25,14 +25,14 @@ async function wrap<T>(exec: Executor, fn: () => Promise<T>): Promise<T> {
 
 /**
  * Claims a due task for one period (next_run_at moves to now + interval). Exactly one of any number of
- * concurrent callers gets true for a given period; the others get false.
+ * concurrent callers gets the claim's database time for a given period; the others get null.
  */
 export function claimMaintenance(
   exec: Executor,
   task: MaintenanceTask,
   intervalMs: number,
   runner: string,
-): Promise<boolean> {
+): Promise<Date | null> {
   return wrap(exec, () => maintenanceClaim(exec, { task, intervalMs, runner }));
 }
 

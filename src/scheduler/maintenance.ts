@@ -72,7 +72,8 @@ function rowsOf(task: MaintenanceTask, counts: Record<string, number>): number {
 export async function maintenanceStep(d: MaintenanceDeps, maxSleepMs: number): Promise<number> {
   for (const task of MAINTENANCE_TASKS) {
     const interval = task === 'reclaim' ? d.options.reclaimIntervalMs : d.options.intervalMs;
-    if (!(await claimMaintenance(d.exec, task, interval, d.runner))) continue;
+    const claimedAt = await claimMaintenance(d.exec, task, interval, d.runner);
+    if (!claimedAt) continue;
     const started = performance.now();
     try {
       const counts = await runTask(d, task);
@@ -80,7 +81,7 @@ export async function maintenanceStep(d: MaintenanceDeps, maxSleepMs: number): P
       const rows = rowsOf(task, counts);
       d.metrics?.maintenanceRows.inc({ task }, rows);
       await recordMaintenance(d.exec, task, d.runner, { ...counts, ms });
-      const line = { task, ...counts, ms };
+      const line = { task, ...counts, ms, claimedAt: claimedAt.toISOString() };
       if (rows > 0) d.log.info(line, `maintenance ${task}: ${rows} row${rows === 1 ? '' : 's'}`);
       else d.log.debug(line, `maintenance ${task}: nothing to do`);
     } catch (err) {

@@ -7,21 +7,23 @@ import type { Executor } from '../db/connect.js';
  * Claims a task for this period if it is due, in one statement: the row is created on first use, and
  * next_run_at only moves forward for the caller that finds it due. Concurrent callers serialise on the
  * row (ON CONFLICT locks it; the WHERE is re-checked on the committed version), so exactly one of them
- * gets the row back. Returns true when the caller should run the task now.
+ * gets the row back. Returns the claim's database time when the caller should run the task now, else
+ * null.
  */
 export async function maintenanceClaim(
   exec: Executor,
   p: { task: string; intervalMs: number; runner: string },
-): Promise<boolean> {
+): Promise<Date | null> {
   const r = await sql<{
     task: string;
+    last_run_at: Date;
   }>`INSERT INTO ${exec.t.maintenance} AS m (task, next_run_at, last_run_at, last_run_by)
     VALUES (${p.task}, now() + make_interval(secs => ${p.intervalMs / 1000}), now(), ${p.runner})
     ON CONFLICT (task) DO UPDATE SET next_run_at = EXCLUDED.next_run_at, last_run_at = EXCLUDED.last_run_at,
       last_run_by = EXCLUDED.last_run_by, last_result = NULL
     WHERE m.next_run_at <= now()
-    RETURNING task`.execute(exec.raw);
-  return r.rows.length === 1;
+    RETURNING task, last_run_at`.execute(exec.raw);
+  return r.rows[0]?.last_run_at ?? null;
 }
 
 /** Stores what a run did (counts), if the run is still the latest one of the task. */
