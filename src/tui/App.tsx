@@ -1,7 +1,7 @@
 // `jobq top`: the live terminal dashboard. Rendering only; data comes from a TopSource through
 // useSnapshot. Keys: q quits, ↑/↓ or k/j move, p pauses/resumes the selected queue, r retries the
 // selected failed/dead job. A failed load shows inline above the last good data and clears on recovery.
-import { Box, Text, useApp, useInput, useStdin, useStdout } from 'ink';
+import { Box, Text, useApp, useInput, useStdin, useStdout, type Key } from 'ink';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { formatDuration } from '../parse.js';
 import { FailuresPanel, QueuesPanel, Title, WorkersPanel } from './components/Sections.js';
@@ -63,35 +63,39 @@ export function App({ source, intervalMs, label, columns }: AppProps) {
     );
   };
 
+  const onKey = (input: string, key: Key): void => {
+    const v = view.current;
+    const sel = selected.current !== null && v.keys.includes(selected.current) ? selected.current : v.current;
+    if (input === 'q') {
+      exit();
+      return;
+    }
+    if (key.upArrow || key.downArrow || input === 'j' || input === 'k') {
+      if (v.keys.length === 0) return;
+      const i = sel === null ? 0 : Math.max(0, v.keys.indexOf(sel));
+      const up = key.upArrow || input === 'k';
+      selected.current = v.keys[up ? Math.max(0, i - 1) : Math.min(v.keys.length - 1, i + 1)] ?? null;
+      setSelectedKey(selected.current);
+      return;
+    }
+    if (input === 'p') {
+      const q = sel?.startsWith('q:') ? v.data?.queues.find((x) => `q:${x.queue}` === sel) : undefined;
+      if (!q) return setMessage({ text: 'select a queue (↑/↓) to pause or resume it', error: true });
+      if (q.paused) act(source.resume(q.queue), `resumed queue ${q.queue}`);
+      else act(source.pause(q.queue), `paused queue ${q.queue}`);
+      return;
+    }
+    if (input === 'r') {
+      const f = sel?.startsWith('j:') ? v.data?.failures.find((x) => `j:${x.id}` === sel) : undefined;
+      if (!f) return setMessage({ text: 'select a failed or dead job (↑/↓) to retry it', error: true });
+      act(source.retry(f.id), `retried job ${f.id} (now PENDING)`);
+    }
+  };
   useInput(
     (input, key) => {
-      const v = view.current;
-      const sel =
-        selected.current !== null && v.keys.includes(selected.current) ? selected.current : v.current;
-      if (input === 'q') {
-        exit();
-        return;
-      }
-      if (key.upArrow || key.downArrow || input === 'j' || input === 'k') {
-        if (v.keys.length === 0) return;
-        const i = sel === null ? 0 : Math.max(0, v.keys.indexOf(sel));
-        const up = key.upArrow || input === 'k';
-        selected.current = v.keys[up ? Math.max(0, i - 1) : Math.min(v.keys.length - 1, i + 1)] ?? null;
-        setSelectedKey(selected.current);
-        return;
-      }
-      if (input === 'p') {
-        const q = sel?.startsWith('q:') ? v.data?.queues.find((x) => `q:${x.queue}` === sel) : undefined;
-        if (!q) return setMessage({ text: 'select a queue (↑/↓) to pause or resume it', error: true });
-        if (q.paused) act(source.resume(q.queue), `resumed queue ${q.queue}`);
-        else act(source.pause(q.queue), `paused queue ${q.queue}`);
-        return;
-      }
-      if (input === 'r') {
-        const f = sel?.startsWith('j:') ? v.data?.failures.find((x) => `j:${x.id}` === sel) : undefined;
-        if (!f) return setMessage({ text: 'select a failed or dead job (↑/↓) to retry it', error: true });
-        act(source.retry(f.id), `retried job ${f.id} (now PENDING)`);
-      }
+      // Keys typed quickly (or a held key under load) can arrive as one chunk: "jjj" is three moves.
+      if (input.length > 1 && !key.ctrl && !key.meta) for (const ch of input) onKey(ch, key);
+      else onKey(input, key);
     },
     { isActive: isRawModeSupported },
   );

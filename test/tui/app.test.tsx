@@ -139,7 +139,10 @@ describe('jobq top (ink-testing-library)', () => {
     await until(app, (x) => x.includes('paused queue default'), 'pause message');
     expect(await queueListPaused(exec)).toEqual(['default']);
     app.stdin.write('\u001B[B'); // arrow down → email
-    app.stdin.write('\u001B[B'); // arrow down → the dead job
+    await until(app, (x) => /▶ email/.test(x), 'arrow down');
+    app.stdin.write('\u001B[A'); // arrow up → default
+    await until(app, (x) => /▶ default/.test(x), 'arrow up');
+    app.stdin.write('jj'); // one chunk, two moves → the dead job
     await until(app, (x) => new RegExp(`▶ ${deadId.slice(-8)}`).test(x), 'dead job selected');
     app.stdin.write('r');
     await until(app, (x) => x.includes(`retried job ${deadId}`), 'retry message');
