@@ -1,21 +1,24 @@
 // Services with start()/stop(), and the one place that owns signals: SIGTERM/SIGINT stop services in
-// reverse start order, then the process exits 0. A second signal forces exit.
+// reverse start order, then the process exits 0. A signal during start-up (say, while a daemon waits for
+// the database) stops what has started, including the service still starting. A second signal forces exit.
 import type { Logger } from './log.js';
 
 export interface Service {
   name: string;
   start(): Promise<void>;
-  /** Stops gracefully; must resolve even if start() failed part-way. */
+  /** Stops gracefully; must resolve even if start() failed part-way or is still running. */
   stop(): Promise<void>;
 }
 
 /** Starts services in order and stops them in reverse on SIGTERM/SIGINT; resolves when all stopped. */
 export async function runUntilSignal(services: Service[], log: Logger): Promise<void> {
   const started: Service[] = [];
+  let starting: Service | undefined;
   let stopping: Promise<void> | undefined;
   const stopAll = (): Promise<void> => {
     stopping ??= (async () => {
-      for (const s of [...started].reverse()) {
+      const toStop = starting ? [...started, starting] : [...started];
+      for (const s of toStop.reverse()) {
         try {
           await s.stop();
           log.info({ service: s.name }, 'stopped');
@@ -26,8 +29,8 @@ export async function runUntilSignal(services: Service[], log: Logger): Promise<
     })();
     return stopping;
   };
-  const done = new Promise<void>((resolve) => {
-    let signals = 0;
+  let signals = 0;
+  const stopped = new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {
       signals++;
       if (signals > 1) {
@@ -40,15 +43,24 @@ export async function runUntilSignal(services: Service[], log: Logger): Promise<
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  // Run until a signal even if no service holds the event loop open (e.g. all waiting on a database).
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  void stopped.then(() => clearInterval(keepAlive));
+  const isStopping = (): boolean => stopping !== undefined;
   try {
     for (const s of services) {
-      await s.start();
+      if (isStopping()) break;
+      starting = s;
+      await Promise.race([s.start(), stopped]);
+      if (isStopping()) break;
       started.push(s);
+      starting = undefined;
       log.info({ service: s.name }, 'started');
     }
   } catch (err) {
     await stopAll();
+    clearInterval(keepAlive);
     throw err;
   }
-  await done;
+  await stopped;
 }

@@ -83,8 +83,11 @@ export function connect(opts: ConnectOptions): Database {
     connectionTimeoutMillis: opts.connectionTimeoutMs ?? 5000,
     idleTimeoutMillis: 30_000,
   });
-  // An idle client dying (server restart) must not crash the process; the pool replaces it.
+  // A client dying (server restart) must not crash the process. pg-pool listens for errors only on idle
+  // clients; a client that dies while checked out (between two statements of a transaction) would emit
+  // an unhandled 'error'. The failing query still rejects, and the pool discards the broken client.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const root = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   let closed = false;
   return {

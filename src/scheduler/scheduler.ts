@@ -78,24 +78,9 @@ function report(o: SchedulerOptions, out: FireOutcome): void {
   }
 }
 
-/**
- * pg-pool removes its error listener from a checked-out client, so a connection that dies between two
- * statements of a transaction would emit an unhandled 'error' and kill the process. The statement in
- * flight (or the next one) fails anyway and the loop retries; this listener only keeps the process up.
- */
-function guardCheckedOutClients(pool: Database['pool']): void {
-  const guarded = new WeakSet<object>();
-  pool.on('acquire', (client) => {
-    if (guarded.has(client)) return;
-    guarded.add(client);
-    client.on('error', () => undefined);
-  });
-}
-
 /** Creates the scheduler service (start/stop). */
 export function createScheduler(o: SchedulerOptions): Service {
   const exec = o.db.exec;
-  guardCheckedOutClients(o.db.pool);
   const runner = o.runner ?? runnerName();
   const maxSleep = o.maxSleepMs ?? MAX_SLEEP_MS;
   // Schedules that failed for a reason other than the database (e.g. a cron edited by hand into
