@@ -1,7 +1,7 @@
-// `jobq workers`: the workers online (heartbeat within WORKER_ONLINE_MS), with their queues and load.
+// `jobq workers`: the workers online (heartbeat within onlineWindowMs), with their queues and load.
 import type { Command } from 'commander';
 import { formatDuration } from '../parse.js';
-import { listWorkers, WORKER_ONLINE_MS } from '../queue/workers-online.js';
+import { listWorkers, onlineWindowMs } from '../queue/workers-online.js';
 import { withDatabase } from './context.js';
 import { iso, printJson, printTable, relativeTime, say } from './output.js';
 
@@ -9,12 +9,12 @@ export function register(program: Command): void {
   program
     .command('workers')
     .description(
-      `workers online (heartbeat within the last ${formatDuration(WORKER_ONLINE_MS)}): queues, running jobs, heartbeat`,
+      'workers online (heartbeat within max(60s, 2 × JOBQ_LEASE_SECONDS)): queues, running jobs, heartbeat',
     )
     .option('--json', 'machine-readable output (a JSON array, one object per worker)')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      await withDatabase(cmd, async (db) => {
-        const windowMs = WORKER_ONLINE_MS;
+      await withDatabase(cmd, async (db, config) => {
+        const windowMs = onlineWindowMs(config.leaseMs);
         const workers = await listWorkers(db.exec, windowMs);
         if (opts.json) {
           printJson(workers);

@@ -39,11 +39,6 @@ export function migrationFiles(dir = MIGRATIONS_DIR): MigrationFile[] {
     });
 }
 
-/** The newest migration this jobq knows. */
-export function latestVersion(): number {
-  return migrationFiles().at(-1)?.version ?? 0;
-}
-
 /** Applies all pending migrations; returns the ones applied. Idempotent. */
 export async function migrate(exec: Executor): Promise<MigrationFile[]> {
   const files = migrationFiles();
@@ -97,20 +92,24 @@ export async function migrationStatus(exec: Executor): Promise<MigrationStatus[]
 }
 
 /**
- * Refuses to go on against a database that is not migrated (or only partly), or that a newer jobq
- * migrated. Every command but `migrate` calls this first.
+ * Refuses to go on against a database that is not migrated (or only partly: every known migration must
+ * be applied, not just the highest number), or that a newer jobq migrated. Every command but `migrate`
+ * calls this first.
  */
 export async function assertMigrated(exec: Executor): Promise<void> {
-  const known = latestVersion();
-  let version: number;
+  const files = migrationFiles();
+  const known = files.at(-1)?.version ?? 0;
+  let applied: Set<number>;
   try {
-    const row = await sql<{ v: number | null }>`SELECT max(version) AS v FROM ${exec.t.migrations}`.execute(
-      exec.raw,
-    );
-    version = row.rows[0]?.v ?? 0;
+    const rows = await sql<{ version: number }>`SELECT version FROM ${exec.t.migrations}`.execute(exec.raw);
+    applied = new Set(rows.rows.map((r) => r.version));
   } catch (err) {
     throw translateDbError(err, exec.schema);
   }
-  if (version > known) throw new SchemaTooNewError(exec.schema, version, known);
-  if (version < known) throw new NotMigratedError(exec.schema, `at migration ${version} of ${known}`);
+  const newest = Math.max(0, ...applied);
+  if (newest > known) throw new SchemaTooNewError(exec.schema, newest, known);
+  const pending = files.filter((f) => !applied.has(f.version));
+  if (pending.length > 0) {
+    throw new NotMigratedError(exec.schema, `${pending.map((f) => f.name).join(', ')} not applied`);
+  }
 }

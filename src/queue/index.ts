@@ -8,4 +8,4 @@ export * from './transitions.js';
 export * from './validate.js';
 export { backoffDelayMs, type BackoffOptions } from './backoff.js';
 export { uuidv7, isUuid } from './ids.js';
-export { listWorkers, WORKER_ONLINE_MS, type WorkerInfo } from './workers-online.js';
+export { listWorkers, onlineWindowMs, type WorkerInfo } from './workers-online.js';

@@ -4,17 +4,9 @@ import type { Executor } from '../db/connect.js';
 import { translateDbError } from '../errors.js';
 import { jobLiveSample, jobRecentFailures, jobThroughput, type FailureRow } from '../sql/stats.js';
 import { workerListOnline, type WorkerRow } from '../sql/workers.js';
-import { WORKER_ONLINE_MS } from './workers-online.js';
+export { onlineWindowMs } from './workers-online.js';
 
 export type { FailureRow, WorkerRow };
-
-/**
- * How recent a worker's heartbeat must be for it to count as online: WORKER_ONLINE_MS (what
- * `jobq workers` uses), or two lease periods when leases are longer (workers beat every third of one).
- */
-export function onlineWindowMs(leaseMs: number): number {
-  return Math.max(WORKER_ONLINE_MS, 2 * leaseMs);
-}
 
 /** Live counts of one queue (history statuses COMPLETED/CANCELLED are not counted). */
 export interface QueueLive {

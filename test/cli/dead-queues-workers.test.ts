@@ -209,7 +209,7 @@ describe('jobq workers', () => {
       await waitFor(async () => (await getJob(exec, job.id)).status === 'DEAD', {
         what: 'the unknown-type job to die',
       });
-      await waitFor(async () => (await listWorkers(exec)).some((w) => w.id === worker.id), {
+      await waitFor(async () => (await listWorkers(exec, 60_000)).some((w) => w.id === worker.id), {
         what: 'registration',
       });
       const [list, show] = await Promise.all([jobq('workers', '--json'), jobq('jobs', 'show', job.id)]);

@@ -25,8 +25,7 @@ async function knownSeries(): Promise<Set<string>> {
   const names = new Set(['up']);
   for (const x of await m.registry.getMetricsAsJSON()) {
     names.add(x.name);
-    if ((x.type as string) === 'histogram')
-      for (const s of ['_bucket', '_sum', '_count']) names.add(x.name + s);
+    if (String(x.type) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(x.name + s);
   }
   return names;
 }
