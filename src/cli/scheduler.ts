@@ -27,6 +27,9 @@ export function createSchedulerService(deps: DaemonDeps): Service {
       retentionCompletedMs: c.retentionCompletedMs,
       retentionDeadMs: c.retentionDeadMs,
       staleWorkerMs: STALE_WORKER_MS,
+      rateLimit: c.rateLimitPerSec
+        ? { ratePerSec: c.rateLimitPerSec, burst: c.rateLimitBurst ?? c.rateLimitPerSec }
+        : undefined,
     },
   });
 }

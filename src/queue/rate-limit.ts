@@ -36,13 +36,16 @@ export async function takeRateLimitToken(
   return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(1 / limit.ratePerSec)) };
 }
 
-/** Deletes buckets idle long enough to be full again (they restart full); returns how many. */
+/**
+ * Deletes buckets idle long enough to be full again (a deleted bucket restarts full, so nothing
+ * changes for its client); returns how many. Without a known limit, only the minimum idle time applies.
+ */
 export async function pruneRateLimits(
   exec: Executor,
-  limit: RateLimit,
+  limit: RateLimit | undefined,
   minIdleMs = 3_600_000,
 ): Promise<number> {
-  const fullAfterMs = Math.ceil((limit.burst / limit.ratePerSec) * 1000);
+  const fullAfterMs = limit ? Math.ceil((limit.burst / limit.ratePerSec) * 1000) : 0;
   try {
     return await rateLimitDeleteIdle(exec, Math.max(minIdleMs, fullAfterMs));
   } catch (err) {

@@ -13,6 +13,7 @@ import {
   recordMaintenance,
   type MaintenanceTask,
 } from '../queue/maintenance.js';
+import { pruneRateLimits, type RateLimit } from '../queue/rate-limit.js';
 import { isUnavailable } from './loop.js';
 
 export interface MaintenanceOptions {
@@ -26,6 +27,8 @@ export interface MaintenanceOptions {
   staleWorkerMs: number;
   /** Rows per pruning DELETE. */
   pruneBatch?: number;
+  /** The API's rate limit, when configured: idle buckets older than it takes to refill are dropped. */
+  rateLimit?: RateLimit | undefined;
 }
 
 export interface MaintenanceDeps {
@@ -55,7 +58,10 @@ async function runTask(d: MaintenanceDeps, task: MaintenanceTask): Promise<Recor
       return { completed: r.completed, dead: r.dead, batches: r.batches.length };
     }
     case 'workers':
-      return { deleted: await deleteStaleWorkers(d.exec, o.staleWorkerMs) };
+      return {
+        deleted: await deleteStaleWorkers(d.exec, o.staleWorkerMs),
+        rateLimitBuckets: await pruneRateLimits(d.exec, o.rateLimit),
+      };
   }
 }
 

@@ -69,6 +69,8 @@ describe('one maintenance pass', () => {
     await sql`INSERT INTO ${t.workers} (id, host, pid, queues, types, version, last_heartbeat_at) VALUES
       ('stale', 'h', 1, '{}'::jsonb, '{}', 'v', now() - interval '2 hours'),
       ('fresh', 'h', 2, '{}'::jsonb, '{}', 'v', now())`.execute(exec.raw);
+    await sql`INSERT INTO ${t.rate_limits} (client, tokens, updated_at) VALUES
+      ('idle-client', 1, now() - interval '2 hours'), ('busy-client', 1, now())`.execute(exec.raw);
     const metrics = createMetrics();
     const deps = {
       exec,
@@ -99,6 +101,8 @@ describe('one maintenance pass', () => {
     ]);
     const workers = await sql<{ id: string }>`SELECT id FROM ${t.workers}`.execute(exec.raw);
     expect(workers.rows.map((w) => w.id)).toEqual(['fresh']);
+    const buckets = await sql<{ client: string }>`SELECT client FROM ${t.rate_limits}`.execute(exec.raw);
+    expect(buckets.rows.map((b) => b.client)).toEqual(['busy-client']);
 
     expect(await counterValue(metrics.maintenanceRows, { task: 'reclaim' })).toBe(1);
     expect(await counterValue(metrics.maintenanceRows, { task: 'prune' })).toBe(2);
@@ -112,6 +116,10 @@ describe('one maintenance pass', () => {
     ]);
     expect(rows.find((r) => r.task === 'prune')?.lastResult).toMatchObject({ completed: 1, dead: 1 });
     expect(rows.find((r) => r.task === 'reclaim')?.lastResult).toMatchObject({ reclaimed: 1 });
+    expect(rows.find((r) => r.task === 'workers')?.lastResult).toMatchObject({
+      deleted: 1,
+      rateLimitBuckets: 1,
+    });
 
     // Nothing is due any more: a second pass claims nothing.
     await maintenanceStep({ ...deps, runner: 'second' }, 30_000);
