@@ -63,6 +63,10 @@ export class ActiveJob {
     return this.job.id;
   }
 
+  get attempt(): number {
+    return this.job.attempt;
+  }
+
   get fence(): { id: string; attempt: number } {
     return { id: this.job.id, attempt: this.job.attempt };
   }

@@ -64,19 +64,18 @@ export class Completer {
     // Collect every completion of the current event-loop turn (a claimed batch of quick jobs) first.
     setImmediate(() => {
       this.scheduled = false;
-      this.flush();
+      while (!this.retryTimer && this.inFlight < this.maxInFlight && this.pending.length > 0) this.flush();
     });
   }
 
   private flush(): void {
-    if (this.retryTimer || this.inFlight >= this.maxInFlight || this.pending.length === 0) return;
     const batch = this.pending.splice(0, this.maxBatch);
     this.inFlight++;
     // The next claim may overlap this write (the pipeline: claim N+1 while completing N).
     if (!this.backlogged) this.host.backlogCleared();
-    const items = batch.map((aj) => ({ id: aj.job.id, attempt: aj.job.attempt, result: aj.result }));
+    // An ActiveJob is its own completion item ({ id, attempt, result }): no copy per job.
     this.host.gate
-      .runShared(() => completeMany(this.host.exec, this.host.id, items))
+      .runShared(() => completeMany(this.host.exec, this.host.id, batch))
       .then(
         (done) => {
           this.backoff.reset();
@@ -107,7 +106,7 @@ export class Completer {
   private single(aj: ActiveJob): void {
     this.inFlight++;
     this.host.gate
-      .runShared(() => completeMany(this.host.exec, this.host.id, [{ ...aj.fence, result: aj.result }]))
+      .runShared(() => completeMany(this.host.exec, this.host.id, [aj]))
       .then(
         (done) => this.host.completed(aj, done.has(aj.id)),
         (err: unknown) => {

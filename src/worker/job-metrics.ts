@@ -14,21 +14,26 @@ interface TypeChildren {
 export type FinalStatus = 'COMPLETED' | 'RETRY' | 'DEAD' | 'CANCELLED';
 
 export class JobMetrics {
-  private readonly types = new Map<string, TypeChildren>();
+  /** queue → type → children (two levels: no key string built per job). */
+  private readonly types = new Map<string, Map<string, TypeChildren>>();
   private readonly ready = new Map<string, Observe>();
 
   constructor(readonly m: Metrics) {}
 
   private children(queue: string, type: string): TypeChildren {
-    const key = `${queue}\u0000${type}`;
-    let c = this.types.get(key);
+    let byType = this.types.get(queue);
+    if (!byType) {
+      byType = new Map();
+      this.types.set(queue, byType);
+    }
+    let c = byType.get(type);
     if (!c) {
       c = {
         completed: this.m.jobsCompleted.labels({ queue, type }),
         workerCompleted: this.m.workerJobsCompleted.labels({ queue, type, status: 'COMPLETED' }),
         duration: this.m.workerJobDuration.labels({ queue, type }),
       };
-      this.types.set(key, c);
+      byType.set(type, c);
     }
     return c;
   }

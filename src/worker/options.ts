@@ -34,7 +34,7 @@ export interface WorkerOptions {
   backoff?: Partial<BackoffOptions>;
   /** Direct connection used for LISTEN (default: connectionString); false: poll only (e.g. via PgBouncer). */
   listen?: string | false;
-  /** Largest batch claimed at once per queue (default 200). */
+  /** Largest batch claimed at once per queue (default 500). */
   claimBatch?: number;
   /** Connections of the worker's own pool when it opens one (default 10). */
   poolSize?: number;
@@ -116,7 +116,7 @@ export function workerSettings(opts: WorkerOptions, url: string): WorkerSettings
       maxMs: ms('backoff.maxMs', opts.backoff?.maxMs, 3_600_000, 1, 30 * 86_400_000),
     },
     listenUrl: listen === false ? null : (listen ?? url),
-    claimBatch: ms('claimBatch', opts.claimBatch, 200, 1, 10_000),
+    claimBatch: ms('claimBatch', opts.claimBatch, 500, 1, 10_000),
     transactionPoolSize: ms(
       'transactionPoolSize',
       opts.transactionPoolSize,

@@ -199,6 +199,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
       if (!isConnectionError(err)) throw translateDbError(err, this.exec.schema);
       this.health.failed('registering the worker', err, Math.floor(this.leaseMs / 3));
     }
+    if (this.stopping) return; // stop() was called while registering
     this.phase = 'running';
     this.heartbeatLoop = startHeartbeat(this);
     this.reaperLoop = startReaper(this);
