@@ -48,8 +48,9 @@ export class ActiveJob {
   completedInTx = false;
   /** The lease loss was counted (once per attempt). */
   lostCounted = false;
-  /** performance.now() when the handler started. */
+  /** performance.now() when the handler started, and when it was queued for a slot (claim-ahead). */
   t0 = 0;
+  queuedAt = 0;
   private controller: AbortController | undefined;
   private reason: Error | undefined;
 

@@ -36,6 +36,11 @@ export interface WorkerOptions {
   listen?: string | false;
   /** Largest batch claimed at once per queue (default 500). */
   claimBatch?: number;
+  /**
+   * Run claims as named prepared statements (default true; parsed and planned once per connection).
+   * The worker falls back by itself when a pooler rejects them; false skips trying.
+   */
+  preparedStatements?: boolean;
   /** Connections of the worker's own pool when it opens one (default 10). */
   poolSize?: number;
   /** Connections reserved for handlers' ctx.transaction (default: min(total slots, 10)). */

@@ -6,16 +6,18 @@
 // Claim-ahead: with every slot busy, a pool could only start new jobs one claim round trip after slots
 // free up, so throughput would be capped at slots / claim latency (about 20,000/s for 100 slots when a
 // commit costs 5 ms). A busy queue therefore claims ahead as many jobs as its handlers are expected to
-// finish during one claim round trip (slots × claim time / handler time, at most one batch of slots).
-// Those jobs wait here for a slot, their leases renewed like running ones; for slow handlers the
-// estimate is ~0, so nothing sits in a worker that cannot start it soon. Stopping releases them at once.
+// finish during one claim round trip (slots × claim time / handler time, at most max(slots, claim
+// batch)). Those jobs wait here for a slot, their leases renewed like running ones; for slow handlers the
+// estimate is ~0, so nothing sits in a worker that cannot start it soon, and a job still waiting after
+// the wait limit (1 s, or a quarter lease) goes back to the queue for any worker. Stopping releases them.
 import type { Executor } from '../db/connect.js';
 import { claim, type ClaimedJob } from '../queue/index.js';
 import type { ActiveJob } from './active-job.js';
 import { Backoff, type DbHealth } from './db-retry.js';
 
 export interface PoolHost {
-  readonly exec: Executor;
+  /** Where claims run (named prepared statements unless the connection cannot keep them). */
+  readonly claimExec: Executor;
   readonly id: string;
   readonly health: DbHealth;
   readonly leaseMs: number;
@@ -31,6 +33,10 @@ export interface PoolHost {
   run(aj: ActiveJob, pool: QueuePool): void;
   /** A slot was freed (for shutdown's wait). */
   slotFreed(): void;
+  /** Hands jobs that waited too long for a slot back to the queue. */
+  giveBack(jobs: ActiveJob[]): void;
+  /** A claim failed: true when it failed only for being a prepared statement (now switched off). */
+  preparedUnavailable(err: unknown): boolean;
 }
 
 const EWMA = 0.2;
@@ -52,15 +58,19 @@ export class QueuePool {
   private avgClaimMs = 0;
   private pumpScheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private waitTimer: NodeJS.Timeout | undefined;
   private readonly backoff = new Backoff();
   private idleWaiters: (() => void)[] = [];
+  private readonly maxWaitMs: number;
 
   constructor(
     readonly name: string,
     readonly slots: number,
     private readonly host: PoolHost,
     private readonly maxClaimsInFlight = 2,
-  ) {}
+  ) {
+    this.maxWaitMs = Math.min(1000, Math.floor(host.leaseMs / 4));
+  }
 
   /** Work may have arrived in this queue: claim if there is room. */
   wake(): void {
@@ -104,10 +114,8 @@ export class QueuePool {
   /** Jobs the worker may claim ahead of free slots now (see the header). */
   private ahead(): number {
     if (!this.lastFull || this.avgHandlerMs === Number.POSITIVE_INFINITY) return 0;
-    return Math.min(
-      this.slots,
-      Math.floor((this.slots * this.avgClaimMs) / Math.max(this.avgHandlerMs, 0.01)),
-    );
+    const cap = Math.max(this.slots, this.host.claimBatch);
+    return Math.min(cap, Math.floor((this.slots * this.avgClaimMs) / Math.max(this.avgHandlerMs, 0.01)));
   }
 
   /** Resolves when no claim is in flight. */
@@ -142,7 +150,7 @@ export class QueuePool {
     this.reserved += limit;
     this.claimsInFlight++;
     this.claims++;
-    claim(h.exec, {
+    claim(h.claimExec, {
       queue: this.name,
       workerId: h.id,
       limit,
@@ -157,12 +165,20 @@ export class QueuePool {
         h.health.ok();
         this.lastFull = jobs.length === limit;
         if (!this.lastFull && this.wakeSeq === seq) this.wanted = false;
-        if (jobs.length > 0) for (const aj of h.accept(jobs, this)) this.waiting.push(aj);
+        if (jobs.length > 0) {
+          const now = performance.now();
+          for (const aj of h.accept(this.inClaimOrder(jobs), this)) {
+            aj.queuedAt = now;
+            this.waiting.push(aj);
+          }
+        }
         this.pump();
+        this.watchWaiting();
       },
       (err: unknown) => {
         this.settle(limit);
         this.lastFull = false;
+        if (h.preparedUnavailable(err)) return this.pump();
         if (this.retryTimer) return;
         const delay = this.backoff.next();
         h.health.failed(`claiming from queue ${this.name}`, err, delay);
@@ -173,6 +189,47 @@ export class QueuePool {
         }, delay);
       },
     );
+  }
+
+  /**
+   * UPDATE … RETURNING does not keep the claim's order, so restore it before starting the batch: jobs
+   * past the starvation bound first (oldest first), then priority, run_after, id.
+   */
+  private inClaimOrder(jobs: ClaimedJob[]): ClaimedJob[] {
+    if (jobs.length < 2) return jobs;
+    const starvedBefore = Date.now() - this.host.starvationMs;
+    const starved = (j: ClaimedJob): boolean => j.runAfter.getTime() <= starvedBefore;
+    return jobs.sort((a, b) => {
+      const sa = starved(a);
+      if (sa !== starved(b)) return sa ? -1 : 1;
+      if (sa) return a.runAfter.getTime() - b.runAfter.getTime();
+      return (
+        b.priority - a.priority ||
+        a.runAfter.getTime() - b.runAfter.getTime() ||
+        (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+      );
+    });
+  }
+
+  /** Gives back jobs that waited longer than maxWaitMs for a slot (checked while any wait). */
+  private watchWaiting(): void {
+    if (this.waitTimer || this.waiting.length === 0) return;
+    this.waitTimer = setTimeout(() => {
+      this.waitTimer = undefined;
+      const limit = performance.now() - this.maxWaitMs;
+      const expired: ActiveJob[] = [];
+      while (this.waiting.length > 0 && (this.waiting[0]?.queuedAt ?? 0) <= limit) {
+        const aj = this.waiting.shift();
+        if (aj?.state === 'queued') expired.push(aj);
+      }
+      if (expired.length > 0) {
+        // The handlers are slower than estimated: claim no further ahead until new ones finish.
+        this.avgHandlerMs = Number.POSITIVE_INFINITY;
+        this.lastFull = false;
+        this.host.giveBack(expired);
+      }
+      this.watchWaiting();
+    }, this.maxWaitMs);
   }
 
   private settle(limit: number): void {
@@ -188,7 +245,9 @@ export class QueuePool {
   /** Stops retrying and hands back the jobs still waiting for a slot (shutdown releases them). */
   stop(): ActiveJob[] {
     clearTimeout(this.retryTimer);
+    clearTimeout(this.waitTimer);
     this.retryTimer = undefined;
+    this.waitTimer = undefined;
     const left = this.waiting.filter((aj) => aj.state === 'queued');
     this.waiting = [];
     return left;

@@ -35,6 +35,7 @@ import { register, startHeartbeat, startReaper, type HeartbeatHost, type Registr
 import { JobMetrics } from './job-metrics.js';
 import { Listener } from './listener.js';
 import { workerSettings, type WorkerOptions, type WorkerSettings } from './options.js';
+import { isPreparedStatementError, preparedExecutor } from './prepared.js';
 import { QueuePool, type PoolHost } from './queue-pool.js';
 import type { ResolvedHandler } from './types.js';
 import { WriteGate } from './write-gate.js';
@@ -78,6 +79,8 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
   /** `${hostname}-${pid}-${random}`: unique per process start, so a fence never matches a past run. */
   readonly id: string;
   readonly exec: Executor;
+  /** Claims run here: named prepared statements (see prepared.ts) unless unavailable. */
+  claimExec: Executor;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly health: DbHealth;
@@ -121,6 +124,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
     this.settings = workerSettings(opts, this.database.url);
     this.handlers = withBuiltins(opts.handlers, this.settings.backoff);
     this.exec = this.database.exec;
+    this.claimExec = opts.preparedStatements === false ? this.exec : preparedExecutor(this.database);
     this.id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.log = (opts.logger ?? silentLogger).child({ worker: this.id });
     this.metrics = opts.metrics ?? createMetrics();
@@ -436,6 +440,16 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
     this.failAttempt(aj, new Error(`could not store the job's result: ${msg}`));
   }
 
+  preparedUnavailable(err: unknown): boolean {
+    if (!isPreparedStatementError(err) || this.claimExec === this.exec) return false;
+    this.claimExec = this.exec;
+    this.log.warn(
+      { err: (err as Error).message },
+      'prepared statements are not available on this connection (a pooler such as PgBouncer in transaction mode?): claiming with unnamed statements from now on',
+    );
+    return true;
+  }
+
   backlogCleared(): void {
     if (this.phase === 'running') for (const p of this.pools.values()) p.pump();
   }
@@ -584,8 +598,16 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
     this.log.info('worker stopped');
   }
 
+  giveBack(jobs: ActiveJob[]): void {
+    this.track(this.releaseJobs(jobs, 'claimed-ahead (waited too long for a slot)', 'debug'));
+  }
+
   /** Fires the signals of the given jobs and hands them back (PENDING at once, attempt not counted). */
-  private async releaseJobs(jobs: ActiveJob[], what: string): Promise<void> {
+  private async releaseJobs(
+    jobs: ActiveJob[],
+    what: string,
+    level: 'info' | 'debug' = 'info',
+  ): Promise<void> {
     for (const aj of jobs) {
       this.finish(aj);
       aj.abort(new WorkerShutdownError());
@@ -602,7 +624,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
       ),
       10_000,
     );
-    this.log.info({ released: n ?? 0, what }, `released ${n ?? 0} ${what} job(s) for other workers`);
+    this.log[level]({ released: n ?? 0, what }, `released ${n ?? 0} ${what} job(s) for other workers`);
   }
 
   private bounded<T>(p: Promise<T>, ms: number): Promise<T | undefined> {

@@ -121,6 +121,42 @@ describe('queues', () => {
   });
 });
 
+describe('claim-ahead', () => {
+  it('jobs claimed ahead behind a slow job go back to the queue within the wait limit; another worker runs them', async () => {
+    const release = gate();
+    const a = await startWorker(db, {
+      queues: { ahead: 1 },
+      leaseMs: 2000, // wait limit: a quarter lease, 500 ms
+      handlers: { fast: () => null, block: () => release.promise },
+    });
+    // Many quick jobs teach the pool that handlers are fast, so it claims far ahead of its one slot;
+    // the blocking jobs behind them then wait in vain for that slot.
+    await enqueueMany(exec, [
+      ...Array.from({ length: 300 }, () => ({ type: 'fast', queue: 'ahead', priority: 1 })),
+      ...Array.from({ length: 20 }, () => ({ type: 'block', queue: 'ahead' })),
+    ]);
+    await waitFor(async () => (await statusCounts(db, 'ahead')).COMPLETED === 300, { what: 'the fast jobs' });
+    // one block job holds the slot; the others were given back (PENDING, attempt not counted)
+    await waitFor(
+      async () => {
+        const c = await statusCounts(db, 'ahead');
+        return c.RUNNING === 1 && c.PENDING === 19;
+      },
+      { what: 'the blocked claimed-ahead jobs to be given back' },
+    );
+    const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${exec.t.jobs}
+      WHERE queue = 'ahead' AND status = 'PENDING' AND attempts = 0`.execute(exec.raw);
+    expect(r.rows[0]?.n).toBe(19);
+    const b = await startWorker(db, { queues: { ahead: 19 }, handlers: { block: () => 'b' } });
+    await waitFor(async () => (await statusCounts(db, 'ahead')).COMPLETED === 319, { what: 'worker b' });
+    const byB = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${exec.t.jobs}
+      WHERE queue = 'ahead' AND locked_by = ${b.id}`.execute(exec.raw);
+    expect(byB.rows[0]?.n).toBe(19);
+    expect(a.stats().queues[0]?.running).toBe(1);
+    release.open();
+  });
+});
+
 describe('crash recovery and registry', () => {
   it('a live worker reclaims the expired lease of a dead worker and runs the job', async () => {
     const { job } = await enqueue(exec, { type: 'demo.echo', queue: 'r1', payload: 1 });
