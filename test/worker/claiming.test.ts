@@ -3,6 +3,7 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createClient } from '../../src/client/client.js';
+import { connect } from '../../src/db/connect.js';
 import { claim, enqueue, enqueueMany, getJob, pauseQueue, resumeQueue } from '../../src/queue/index.js';
 import type { HandlerContext } from '../../src/worker/index.js';
 import { freshDb } from '../helpers/db.js';
@@ -118,6 +119,26 @@ describe('queues', () => {
     // it waited for higher-priority work first, then went ahead of it once past the bound
     expect(lowStartedAt - t0).toBeGreaterThan(500);
     expect(lowStartedAt - t0).toBeLessThan(10_000);
+  });
+});
+
+describe('prepared statements', () => {
+  it('when the connection loses its prepared statements (as behind PgBouncer in transaction mode), the worker falls back and keeps working', async () => {
+    const one = connect({ url: db.url, schema: db.schema, max: 1 });
+    try {
+      const w = await startWorker(one, { queues: 'prep', pollIntervalMs: 50 });
+      const first = await enqueue(exec, { type: 'demo.echo', queue: 'prep', payload: 1 });
+      await completed(first.job.id);
+      expect(w.claimExec).not.toBe(w.exec);
+      // the server forgets them, the driver still believes they exist: the next claim fails with 26000
+      await one.pool.query('DEALLOCATE ALL');
+      const second = await enqueue(exec, { type: 'demo.echo', queue: 'prep', payload: 2 });
+      await completed(second.job.id);
+      expect(w.claimExec).toBe(w.exec);
+      await w.stop();
+    } finally {
+      await one.close();
+    }
   });
 });
 
