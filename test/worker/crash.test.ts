@@ -110,7 +110,7 @@ describe('crash recovery (real processes, kill -9)', () => {
           type: 'ledger.write',
           queue: 'ledger',
           maxAttempts: 50,
-          payload: { ms: 20 + Math.floor(Math.random() * 40) },
+          payload: { ms: 40 + Math.floor(Math.random() * 40) },
         })),
       );
       const spawnOne = () => spawnWorker({ ...env, QUEUE: 'ledger:5' });
