@@ -1,9 +1,11 @@
 // Embedding a jobq worker in your own Node.js application (TypeScript works the same way).
 // Run it against any PostgreSQL:  DATABASE_URL=postgres://user@host/db node examples/embedded-worker.js
+
 // It migrates the jobq schema, starts a worker in this process, enqueues one job with the client and
 // waits for it. The handler writes its effect through ctx.transaction, so the row in sent_emails and
 // the job's COMPLETED status commit together: the email is recorded exactly once, even if this process
 // is killed mid-job and another worker runs the job again.
+
 import console from 'node:console';
 import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -1,13 +1,16 @@
-// One claimed attempt the worker holds: its state, its (lazily created) AbortSignal, and the context the
-// handler gets. States: queued (claimed ahead, waiting for a slot) → running → completing (result waiting
-// for the batched write) | committing (inside ctx.transaction's completion) | writing (fail/cancel being
-// recorded) → finished (recorded, refused, released or lost). Only queued and running jobs can be
-// cancelled or declared lost; only running ones time out.
+// One claimed attempt the worker holds (its state and lazily created AbortSignal), the abort reasons,
+// and the ctx a handler gets.
 import type { Transaction } from 'kysely';
 import type { Logger } from '../log.js';
 import type { ClaimedJob } from '../queue/index.js';
 import type { HandlerContext, JobInfo, ResolvedHandler } from './types.js';
 
+/**
+ * States: queued (claimed ahead, waiting for a slot) → running → completing (result waiting for the
+ * batched write) | committing (inside ctx.transaction's completion) | writing (fail/cancel being
+ * recorded) → finished (recorded, refused, released or lost). Only queued and running jobs can be
+ * cancelled or declared lost; only running ones time out.
+ */
 export type JobState = 'queued' | 'running' | 'completing' | 'committing' | 'writing' | 'finished';
 
 /** Why a job's signal fired (signal.reason). */

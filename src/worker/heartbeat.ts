@@ -1,7 +1,5 @@
-// The worker's periodic database work: the heartbeat (every lease/3: one statement extends the leases of
-// all held jobs and reports lost leases and cancel requests; then the registry row's heartbeat, which
-// re-registers a worker whose row was pruned) and the reaper (about every lease/2, jittered: reclaims
-// expired leases of any worker, so a crashed worker's jobs come back within about one lease period).
+// The worker's periodic database work: the heartbeat (every lease/3: one statement renews all held leases
+// and reports lost leases and cancel requests, then the registry row) and the reaper (~lease/2, jittered).
 import type { Executor } from '../db/connect.js';
 import { heartbeat, reclaimExpired, type Reclaimed } from '../queue/index.js';
 import { workerHeartbeat, workerRegister } from '../sql/workers.js';

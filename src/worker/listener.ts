@@ -1,8 +1,5 @@
-// The worker's LISTEN connection: one direct pg.Client (never a pooled one; PgBouncer in transaction mode
-// drops notifications) listening on the wake-up and cancel channels. It reconnects with backoff when the
-// connection is lost, pings to notice a silently dead socket, and tells the worker after each (re)connect
-// so it can look for work it may have missed. Notifications are only hints; the poll fallback and the
-// heartbeat keep the worker correct without them.
+// The worker's wake-ups: the LISTEN connection (a direct pg.Client that reconnects by itself) and the
+// jittered poll fallback. Notifications are only hints; the poll and the heartbeat keep the worker correct.
 import pg from 'pg';
 import type { Logger } from '../log.js';
 import { Backoff } from './db-retry.js';
@@ -17,6 +14,12 @@ export interface ListenerOptions {
   pingIntervalMs?: number;
 }
 
+/**
+ * One direct pg.Client (never a pooled one: PgBouncer in transaction mode drops notifications) listening
+ * on the wake-up and cancel channels. It reconnects with backoff when the connection is lost, pings to
+ * notice a silently dead socket, and tells the worker after each (re)connect so it can look for work it
+ * may have missed.
+ */
 export class Listener {
   /** The client being connected or in use; events of any older client are ignored. */
   private current: pg.Client | undefined;
@@ -122,4 +125,31 @@ export class Listener {
     this.ready = false;
     if (c) await c.end().catch(() => undefined);
   }
+}
+
+/**
+ * The poll fallback: calls onTick every intervalMs ±50% (so idle workers started together do not poll
+ * in lockstep) until stopped. It keeps the worker correct when NOTIFY never arrives (a pooler, a lost
+ * LISTEN connection) and finds jobs that became ready by time (delays, retry backoff).
+ */
+export function startJitteredPoll(intervalMs: number, onTick: () => void): { stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const schedule = (): void => {
+    if (stopped) return;
+    timer = setTimeout(
+      () => {
+        onTick();
+        schedule();
+      },
+      Math.round(intervalMs * (0.5 + Math.random())),
+    );
+  };
+  schedule();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }

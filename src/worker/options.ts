@@ -1,5 +1,5 @@
-// Worker options: what createWorker accepts, the queue spec ("email:10,default" or { email: 10 }), and
-// the validated settings the worker runs with.
+// Worker options: what createWorker accepts, the queue spec ("email:10,default" or { email: 10 }), the
+// validated settings the worker runs with, and the shape of worker.stats().
 import type { Database } from '../db/connect.js';
 import { ValidationError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -130,4 +130,26 @@ export function workerSettings(opts: WorkerOptions, url: string): WorkerSettings
       1000,
     ),
   };
+}
+
+/** Where a worker is in its life. */
+export type WorkerPhase = 'new' | 'running' | 'stopping' | 'stopped';
+
+/** A snapshot of a worker's state (worker.stats()). */
+export interface WorkerStats {
+  id: string;
+  phase: WorkerPhase;
+  /** Jobs whose lease this worker holds (running, or outcome being written). */
+  held: number;
+  pendingCompletions: number;
+  /** The LISTEN connection is up. */
+  listening: boolean;
+  queues: {
+    name: string;
+    slots: number;
+    running: number;
+    claims: number;
+    claimsInFlight: number;
+    waiting: number;
+  }[];
 }

@@ -1,15 +1,5 @@
-// One queue's pool of slots and its claim loop. A claim is sized to the room left (capped by the claim
-// batch); a full batch means more work is waiting, so the pool claims again at once (and lets a second
-// claim run alongside); a short batch means the queue is drained, and the pool waits for a wake-up (NOTIFY,
-// the jittered poll, a reclaim). Slots freed during one event-loop turn are refilled together.
-//
-// Claim-ahead: with every slot busy, a pool could only start new jobs one claim round trip after slots
-// free up, so throughput would be capped at slots / claim latency (about 20,000/s for 100 slots when a
-// commit costs 5 ms). A busy queue therefore claims ahead as many jobs as its handlers are expected to
-// finish during one claim round trip (slots × claim time / handler time, at most max(slots, claim
-// batch)). Those jobs wait here for a slot, their leases renewed like running ones; for slow handlers the
-// estimate is ~0, so nothing sits in a worker that cannot start it soon, and a job still waiting after
-// the wait limit (1 s, or a quarter lease) goes back to the queue for any worker. Stopping releases them.
+// One queue's pool of slots and its claim loop: claims sized to the room left, repeated at once after a
+// full batch, woken otherwise by NOTIFY, the poll or a reclaim; plus a claim-ahead buffer (see below).
 import type { Executor } from '../db/connect.js';
 import { claim, type ClaimedJob } from '../queue/index.js';
 import type { ActiveJob } from './active-job.js';
@@ -41,6 +31,20 @@ export interface PoolHost {
 
 const EWMA = 0.2;
 
+/**
+ * A queue's slots. A claim is sized to the room left (capped by the claim batch); a full batch means more
+ * work is waiting, so the pool claims again at once (a second claim may run alongside); a short batch
+ * means the queue is drained, and the pool waits for a wake-up. Slots freed during one event-loop turn
+ * are refilled together.
+ *
+ * Claim-ahead: with every slot busy, a pool could only start new jobs one claim round trip after slots
+ * free up, so throughput would be capped at slots / claim latency (about 20,000/s for 100 slots when a
+ * commit costs 5 ms). A busy queue therefore claims ahead as many jobs as its handlers are expected to
+ * finish during one claim round trip (slots × claim time / handler time, at most max(slots, claim
+ * batch)). Those jobs wait here for a slot, their leases renewed like running ones; for slow handlers the
+ * estimate is ~0, so nothing sits in a worker that cannot start it soon, and a job still waiting after
+ * the wait limit (1 s, or a quarter lease) goes back to the queue for any worker. Stopping releases them.
+ */
 export class QueuePool {
   /** Handlers running now. */
   running = 0;

@@ -1,78 +1,40 @@
-// The worker: per-queue slot pools fed by batched claims (woken by LISTEN, a jittered poll and full
-// batches), handlers run with a context and an AbortSignal, outcomes written fenced (completions batched),
-// leases renewed by one heartbeat statement, expired leases reclaimed, cancel requests honoured, and a
-// graceful stop that releases what did not finish within the grace period.
+// The worker: per-queue slot pools fed by batched claims, handlers run with a context and an AbortSignal,
+// fenced outcomes, one heartbeat statement for all leases, a reaper, cancel hints, and graceful stop.
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Transaction } from 'kysely';
-import { connect, Executor, type Database } from '../db/connect.js';
-import { LeaseLostError, isConnectionError, translateDbError } from '../errors.js';
+import { connect, type Database, type Executor } from '../db/connect.js';
+import { isConnectionError, translateDbError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
-import {
-  completeMany,
-  fail,
-  finishCancelled,
-  release,
-  type ClaimedJob,
-  type Reclaimed,
-} from '../queue/index.js';
+import type { BackoffOptions, ClaimedJob, Reclaimed } from '../queue/index.js';
 import { channelFor } from '../sql/jobs.js';
 import { workerUnregister } from '../sql/workers.js';
 import { VERSION } from '../version.js';
-import {
-  ActiveJob,
-  JobCancelledError,
-  JobContext,
-  JobTimeoutError,
-  WorkerShutdownError,
-  type ContextHost,
-  type JobState,
-} from './active-job.js';
+import { ActiveJob, JobContext, JobTimeoutError, type ContextHost } from './active-job.js';
 import { Completer, type CompleterHost } from './completer.js';
-import { Backoff, DbHealth } from './db-retry.js';
+import { DbHealth } from './db-retry.js';
 import { withBuiltins, unknownTypeMessage } from './handlers.js';
 import { register, startHeartbeat, startReaper, type HeartbeatHost, type Registration } from './heartbeat.js';
 import { JobMetrics } from './job-metrics.js';
-import { Listener } from './listener.js';
-import { workerSettings, type WorkerOptions, type WorkerSettings } from './options.js';
+import { JobTransactions } from './job-transaction.js';
+import { Listener, startJitteredPoll } from './listener.js';
+import {
+  workerSettings,
+  type WorkerOptions,
+  type WorkerPhase,
+  type WorkerSettings,
+  type WorkerStats,
+} from './options.js';
+import { Outcomes, bounded } from './outcomes.js';
 import { isPreparedStatementError, preparedExecutor } from './prepared.js';
 import { QueuePool, type PoolHost } from './queue-pool.js';
 import type { ResolvedHandler } from './types.js';
 import { WriteGate } from './write-gate.js';
-import { randomBytes } from 'node:crypto';
-
-type Phase = 'new' | 'running' | 'stopping' | 'stopped';
-
-export interface WorkerStats {
-  id: string;
-  phase: Phase;
-  /** Jobs whose lease this worker holds (running, or outcome being written). */
-  held: number;
-  pendingCompletions: number;
-  /** The LISTEN connection is up. */
-  listening: boolean;
-  queues: {
-    name: string;
-    slots: number;
-    running: number;
-    claims: number;
-    claimsInFlight: number;
-    waiting: number;
-  }[];
-}
-
-/** True for errors meant to skip the remaining attempts (PermanentError, also across module copies). */
-function isPermanent(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as { name?: unknown; code?: unknown };
-  return e.name === 'PermanentError' || e.code === 'PERMANENT';
-}
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A jobq worker (see createWorker). */
 export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHost {
@@ -88,22 +50,22 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
   readonly settings: WorkerSettings;
   readonly handlers: Map<string, ResolvedHandler>;
   readonly registration: Registration;
-  private readonly database: Database;
+  readonly database: Database;
+  /** Jobs whose lease this worker holds, by id. */
+  readonly held = new Map<string, ActiveJob>();
+  readonly jm: JobMetrics;
+  readonly outcomes: Outcomes;
   private readonly ownsDatabase: boolean;
   private readonly pools = new Map<string, QueuePool>();
-  private readonly held = new Map<string, ActiveJob>();
   private readonly completer: Completer;
-  private readonly jm: JobMetrics;
+  private readonly transactions: JobTransactions;
   private readonly channel: string;
   private readonly cancelChannel: string;
-  private phase: Phase = 'new';
-  private hardStopped = false;
+  private phase: WorkerPhase = 'new';
   private listener: Listener | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
+  private poll: { stop(): void } | undefined;
   private heartbeatLoop: { stop(): Promise<void>; beat(): Promise<void> } | undefined;
   private reaperLoop: { stop(): Promise<void> } | undefined;
-  private txDb: Database | undefined;
-  private readonly writes = new Set<Promise<unknown>>();
   private idleWaiters: (() => void)[] = [];
   private stopping: Promise<void> | undefined;
 
@@ -130,6 +92,8 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
     this.metrics = opts.metrics ?? createMetrics();
     this.jm = new JobMetrics(this.metrics);
     this.health = new DbHealth(this.log);
+    this.outcomes = new Outcomes(this);
+    this.transactions = new JobTransactions(this);
     let total = 0;
     for (const [name, slots] of this.settings.queues) {
       this.pools.set(name, new QueuePool(name, slots, this));
@@ -163,6 +127,12 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
   }
   get backlogged(): boolean {
     return this.completer.backlogged;
+  }
+  get defaultBackoff(): BackoffOptions {
+    return this.settings.backoff;
+  }
+  get transactionPoolSize(): number {
+    return this.settings.transactionPoolSize;
   }
   /** Handlers running now, over all queues. */
   runningCount(): number {
@@ -217,7 +187,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
       });
       this.listener.start();
     }
-    this.schedulePoll();
+    this.poll = startJitteredPoll(this.settings.pollIntervalMs, () => this.wakeAll());
     this.log.info(
       { queues: this.registration.queues, types: this.registration.types, leaseMs: this.leaseMs },
       'worker started',
@@ -229,16 +199,6 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
     for (const p of this.pools.values()) p.wake();
   }
 
-  private schedulePoll(): void {
-    if (this.phase !== 'running') return;
-    // ±50% jitter: idle workers started together do not poll in lockstep.
-    const d = Math.round(this.settings.pollIntervalMs * (0.5 + Math.random()));
-    this.pollTimer = setTimeout(() => {
-      this.wakeAll();
-      this.schedulePoll();
-    }, d);
-  }
-
   private notified(channel: string, payload: string): void {
     if (channel === this.channel) {
       if (this.phase !== 'running') return;
@@ -247,7 +207,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
     } else if (channel === this.cancelChannel) {
       for (const id of payload.split(',')) {
         const aj = this.held.get(id);
-        if (aj) this.cancel(aj);
+        if (aj) this.outcomes.cancel(aj);
       }
     }
   }
@@ -260,7 +220,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
       const aj = new ActiveJob(job, spec, pool.name);
       this.held.set(job.id, aj);
       if (spec) runnable.push(aj);
-      else this.failAttempt(aj, new Error(unknownTypeMessage(job.type, this.id, this.handlers.keys())));
+      else this.outcomes.fail(aj, new Error(unknownTypeMessage(job.type, this.id, this.handlers.keys())));
     }
     return runnable;
   }
@@ -297,7 +257,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
     this.jm.duration(aj.queue, aj.job.type, ms / 1000);
     if (aj.state === 'running') {
       if (ok) this.completer.add(aj, value);
-      else this.failAttempt(aj, value);
+      else this.outcomes.fail(aj, value);
       return;
     }
     if (aj.completedInTx) {
@@ -318,126 +278,17 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
     if (aj.state !== 'running') return;
     const err = new JobTimeoutError(ms);
     aj.abort(err);
-    this.failAttempt(aj, err);
-  }
-
-  /** Records a failed attempt (fenced): RETRY with backoff, or DEAD. */
-  private failAttempt(aj: ActiveJob, err: unknown): void {
-    aj.state = 'writing';
-    const permanent = isPermanent(err);
-    const { job, spec } = aj;
-    const write = this.persist('recording a failed attempt', () =>
-      fail(this.exec, {
-        id: job.id,
-        attempt: job.attempt,
-        workerId: this.id,
-        error: err,
-        permanent,
-        backoff: spec?.backoff ?? this.settings.backoff,
-        ...(spec?.maxAttempts !== undefined ? { maxAttempts: spec.maxAttempts } : {}),
-      }),
-    ).then((status) => {
-      if (status === null) this.refused(aj, 'failure');
-      else if (status !== undefined) {
-        this.jm.finished(aj.queue, job.type, status);
-        this.log.warn(
-          {
-            jobId: job.id,
-            type: job.type,
-            attempt: job.attempt,
-            status,
-            err: (err as Error | undefined)?.message,
-          },
-          status === 'DEAD' ? 'attempt failed; job is DEAD' : 'attempt failed; will retry',
-        );
-      }
-      this.finish(aj);
-    });
-    this.track(write);
-  }
-
-  /** Cancel requested while running (or waiting for a slot): the signal fires, the job ends CANCELLED (fenced). */
-  private cancel(aj: ActiveJob): void {
-    if (aj.state !== 'running' && aj.state !== 'queued') return;
-    aj.state = 'writing';
-    aj.abort(new JobCancelledError(aj.id));
-    const write = this.persist('recording a cancellation', () =>
-      finishCancelled(this.exec, this.id, aj.fence),
-    ).then((ok) => {
-      if (ok === true) {
-        this.jm.finished(aj.queue, aj.job.type, 'CANCELLED');
-        this.log.info({ jobId: aj.id, type: aj.job.type }, 'job cancelled while running');
-      } else if (ok === false) this.refused(aj, 'cancellation');
-      this.finish(aj);
-    });
-    this.track(write);
-  }
-
-  /** Retries a write while the database is unreachable; undefined when it gave up. */
-  private async persist<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
-    const backoff = new Backoff();
-    for (;;) {
-      try {
-        const r = await fn();
-        this.health.ok();
-        return r;
-      } catch (err) {
-        if (!isConnectionError(err)) {
-          this.log.error({ err, what }, `${what} failed; the lease will expire and the job be reclaimed`);
-          return undefined;
-        }
-        if (this.hardStopped) return undefined;
-        const delay = backoff.next();
-        this.health.failed(what, err, delay);
-        await sleep(delay);
-      }
-    }
-  }
-
-  private track(p: Promise<unknown>): void {
-    this.writes.add(p);
-    void p.finally(() => this.writes.delete(p));
-  }
-
-  private finish(aj: ActiveJob): void {
-    aj.state = 'finished';
-    if (this.held.get(aj.id) === aj) this.held.delete(aj.id);
-  }
-
-  private countLost(aj: ActiveJob): void {
-    if (aj.lostCounted) return;
-    aj.lostCounted = true;
-    this.jm.leaseLost(aj.queue, aj.job.type);
-  }
-
-  private refused(aj: ActiveJob, what: string): void {
-    this.countLost(aj);
-    this.log.warn(
-      { jobId: aj.id, type: aj.job.type, attempt: aj.job.attempt },
-      `${what} of job ${aj.id} refused: this worker lost its lease (the job was reclaimed, released or finished elsewhere); not recorded`,
-    );
-  }
-
-  private lost(aj: ActiveJob): void {
-    this.finish(aj);
-    aj.abort(new LeaseLostError(aj.id));
-    this.countLost(aj);
-    this.log.warn(
-      { jobId: aj.id, type: aj.job.type, attempt: aj.job.attempt },
-      `lost the lease on job ${aj.id} (it expired and was reclaimed); its signal fired and its outcome will not be recorded`,
-    );
+    this.outcomes.fail(aj, err);
   }
 
   // ---- callbacks of the completer and the loops ----
   completed(aj: ActiveJob, recorded: boolean): void {
-    if (recorded) this.jm.finished(aj.queue, aj.job.type, 'COMPLETED');
-    else this.refused(aj, 'completion');
-    this.finish(aj);
+    this.outcomes.completed(aj, recorded);
   }
 
   unstorable(aj: ActiveJob, err: unknown): void {
     const msg = err instanceof Error ? err.message : String(err);
-    this.failAttempt(aj, new Error(`could not store the job's result: ${msg}`));
+    this.outcomes.fail(aj, new Error(`could not store the job's result: ${msg}`));
   }
 
   preparedUnavailable(err: unknown): boolean {
@@ -467,8 +318,8 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
       const aj = this.held.get(id);
       if (aj?.state !== 'running' && aj?.state !== 'queued') continue;
       const cancelRequested = held.get(id);
-      if (cancelRequested === undefined) this.lost(aj);
-      else if (cancelRequested) this.cancel(aj);
+      if (cancelRequested === undefined) this.outcomes.lost(aj);
+      else if (cancelRequested) this.outcomes.cancel(aj);
     }
   }
 
@@ -477,7 +328,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
       this.jm.reclaimed(r.queue, r.type, r.status);
       if (r.status === 'RETRY') this.pools.get(r.queue)?.wake();
       const mine = r.lockedBy === this.id ? this.held.get(r.id) : undefined;
-      if (mine?.state === 'running' || mine?.state === 'queued') this.lost(mine);
+      if (mine?.state === 'running' || mine?.state === 'queued') this.outcomes.lost(mine);
     }
     this.log.info(
       { count: rows.length, from: [...new Set(rows.map((r) => r.lockedBy))] },
@@ -485,47 +336,9 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
     );
   }
 
-  /** ctx.transaction: fn's writes and the fenced completion commit together. */
-  async transaction<R>(aj: ActiveJob, fn: (trx: Transaction<unknown>) => Promise<R>): Promise<R> {
-    if (aj.txUsed)
-      throw new Error('ctx.transaction can be called once per attempt: the job completes when it commits');
-    aj.txUsed = true;
-    if (aj.state !== 'running') throw aj.abortReason ?? new LeaseLostError(aj.id);
-    this.txDb ??= connect({
-      url: this.database.url,
-      schema: this.exec.schema,
-      max: this.settings.transactionPoolSize,
-      applicationName: 'jobq-worker-tx',
-    });
-    const txDb = this.txDb;
-    const fence = { failed: false };
-    try {
-      const result = await txDb.exec.raw.transaction().execute(async (trx) => {
-        const r = await fn(trx as unknown as Transaction<unknown>);
-        if (aj.state !== 'running') throw aj.abortReason ?? new LeaseLostError(aj.id);
-        aj.state = 'committing';
-        const done = await completeMany(new Executor(trx, txDb.schema), this.id, [
-          { ...aj.fence, result: r },
-        ]);
-        if (!done.has(aj.id)) {
-          fence.failed = true;
-          throw new LeaseLostError(aj.id);
-        }
-        return r;
-      });
-      aj.completedInTx = true;
-      this.finish(aj);
-      this.jm.finished(aj.queue, aj.job.type, 'COMPLETED');
-      return result;
-    } catch (err) {
-      // (aj.state changes inside the callback; TypeScript's narrowing above does not see that.)
-      if ((aj.state as JobState) === 'committing') {
-        if (fence.failed) {
-          this.lost(aj);
-        } else aj.state = 'running'; // rolled back (or commit outcome unknown: the fenced fail decides)
-      }
-      throw err;
-    }
+  /** ctx.transaction: fn's writes and the fenced completion commit together (job-transaction.ts). */
+  transaction<R>(aj: ActiveJob, fn: (trx: Transaction<unknown>) => Promise<R>): Promise<R> {
+    return this.transactions.run(aj, fn);
   }
 
   // ---- shutdown ----
@@ -562,7 +375,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
       return;
     }
     this.phase = 'stopping';
-    clearTimeout(this.pollTimer);
+    this.poll?.stop();
     const running = this.runningCount();
     this.log.info(
       { running, graceMs: this.settings.shutdownGraceMs },
@@ -571,13 +384,12 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
     await Promise.all([...this.pools.values()].map((p) => p.claimsSettled()));
     // Jobs claimed ahead never started: give them back at once.
     const queued = [...this.pools.values()].flatMap((p) => p.stop());
-    if (queued.length > 0) await this.releaseJobs(queued, 'claimed-ahead (not started)');
+    if (queued.length > 0) await this.outcomes.release(queued, 'claimed-ahead (not started)');
     await this.waitIdle(this.settings.shutdownGraceMs);
     const left = [...this.held.values()].filter((aj) => aj.state === 'running');
-    if (left.length > 0) await this.releaseJobs(left, 'unfinished');
-    await this.bounded(this.completer.drain(), 10_000);
-    await this.bounded(Promise.allSettled([...this.writes]), 10_000);
-    this.hardStopped = true;
+    if (left.length > 0) await this.outcomes.release(left, 'unfinished');
+    await bounded(this.completer.drain(), 10_000);
+    await this.outcomes.settle(10_000);
     const abandoned = this.completer.abandon();
     if (abandoned.length > 0)
       this.log.warn(
@@ -593,45 +405,12 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
       this.log.warn({ err: (err as Error).message }, 'could not unregister the worker');
     }
     this.phase = 'stopped';
-    await this.txDb?.close();
+    await this.transactions.close();
     if (this.ownsDatabase) await this.database.close();
     this.log.info('worker stopped');
   }
 
   giveBack(jobs: ActiveJob[]): void {
-    this.track(this.releaseJobs(jobs, 'claimed-ahead (waited too long for a slot)', 'debug'));
-  }
-
-  /** Fires the signals of the given jobs and hands them back (PENDING at once, attempt not counted). */
-  private async releaseJobs(
-    jobs: ActiveJob[],
-    what: string,
-    level: 'info' | 'debug' = 'info',
-  ): Promise<void> {
-    for (const aj of jobs) {
-      this.finish(aj);
-      aj.abort(new WorkerShutdownError());
-    }
-    const n = await this.bounded(
-      this.persist('releasing jobs', () =>
-        this.gate.runShared(() =>
-          release(
-            this.exec,
-            this.id,
-            jobs.map((aj) => aj.fence),
-          ),
-        ),
-      ),
-      10_000,
-    );
-    this.log[level]({ released: n ?? 0, what }, `released ${n ?? 0} ${what} job(s) for other workers`);
-  }
-
-  private bounded<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-    let timer: NodeJS.Timeout | undefined;
-    return Promise.race([
-      p,
-      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
-    ]).finally(() => clearTimeout(timer));
+    this.outcomes.track(this.outcomes.release(jobs, 'claimed-ahead (waited too long for a slot)', 'debug'));
   }
 }

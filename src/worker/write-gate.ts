@@ -1,8 +1,11 @@
-// A shared/exclusive gate for the worker's multi-row writes on its own jobs. Completion flushes (and the
-// shutdown release) run shared; the lease heartbeat runs exclusive. Two multi-row UPDATEs over the same
-// rows can lock them in different orders and deadlock (PostgreSQL then aborts one after a second), so the
-// heartbeat never overlaps a flush. Single-row writes (fail, cancel, ctx.transaction) need no gate.
+// A shared/exclusive gate for the worker's multi-row writes on its own jobs: completion flushes and
+// releases run shared, the lease heartbeat exclusive.
 
+/**
+ * Two multi-row UPDATEs over the same rows can lock them in different orders and deadlock (PostgreSQL
+ * then aborts one after a second), so the heartbeat never overlaps a flush. Single-row writes (fail,
+ * cancel, ctx.transaction) need no gate.
+ */
 export class WriteGate {
   private shared = 0;
   private exclusive = false;
