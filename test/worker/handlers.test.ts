@@ -2,6 +2,7 @@
 // max attempts and timeout), unknown job types, and ctx.transaction's exactly-once completion.
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '../../src/client/client.js';
 import { PermanentError, LeaseLostError } from '../../src/errors.js';
 import { enqueue, getJob } from '../../src/queue/index.js';
 import type { HandlerContext, JobInfo } from '../../src/worker/index.js';
@@ -216,6 +217,31 @@ describe('ctx.transaction (exactly-once effects)', () => {
     const now = await getJob(exec, job.id);
     expect(now).toMatchObject({ status: 'RUNNING', lockedBy: 'other-worker', result: null });
     await waitFor(async () => (await metricValue(w.metrics.leasesLost, { queue: 't3' })) === 1);
+  });
+
+  it('a follow-up job enqueued with { tx: trx } commits with the completion, or not at all', async () => {
+    const client = createClient({ database: db });
+    let attempt = 0;
+    await startWorker(db, {
+      queues: 't5',
+      handlers: {
+        parent: (_p: unknown, ctx: HandlerContext) =>
+          ctx.transaction(async (trx) => {
+            const child = await client.enqueue(
+              { type: 'child', queue: 't5-children', payload: { attempt: ++attempt } },
+              { tx: trx },
+            );
+            if (attempt === 1) throw new Error('first attempt fails after enqueueing');
+            return child.id;
+          }),
+      },
+    });
+    const { job } = await enqueue(exec, { type: 'parent', queue: 't5' });
+    const done = await finished(job.id, 'COMPLETED');
+    const children = await sql<{ id: string; payload: unknown }>`SELECT id, payload FROM ${exec.t.jobs}
+      WHERE queue = 't5-children'`.execute(exec.raw);
+    // the first attempt's child rolled back with it; the second attempt's child exists
+    expect(children.rows).toEqual([{ id: done.result, payload: { attempt: 2 } }]);
   });
 
   it('can be used once per attempt', async () => {
