@@ -139,7 +139,7 @@ export function isConnectionError(err: unknown): boolean {
     if (/^(57P0[123]|08)/.test(e.code)) return true;
   }
   const msg = typeof e.message === 'string' ? e.message : '';
-  return /Connection terminated|connection timeout|Client has encountered a connection error|terminating connection/i.test(
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection/i.test(
     msg,
   );
 }

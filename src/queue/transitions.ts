@@ -67,6 +67,8 @@ export interface FailInput extends Fence {
   error: unknown;
   permanent: boolean;
   backoff: BackoffOptions;
+  /** A per-type max attempts that replaces the job's own (recorded on the job). */
+  maxAttempts?: number;
 }
 
 /** Fails an attempt (fenced). Returns the new status, or null when the lease was lost. */
@@ -78,6 +80,7 @@ export async function fail(exec: Executor, f: FailInput): Promise<'RETRY' | 'DEA
     error: describeError(f.error, f.attempt, f.workerId, f.permanent),
     retryDelayMs: backoffDelayMs(f.attempt, f.backoff),
     permanent: f.permanent,
+    ...(f.maxAttempts !== undefined ? { maxAttempts: f.maxAttempts } : {}),
   });
   return r?.status ?? null;
 }

@@ -279,15 +279,19 @@ export interface FailParams extends Fence {
   retryDelayMs: number;
   /** Skip remaining attempts: straight to DEAD. */
   permanent: boolean;
+  /** The handler's per-type max attempts: replaces the job's max_attempts (recorded on the row). */
+  maxAttempts?: number;
 }
 
 /** Fails one attempt (fenced): RETRY after the delay, or DEAD when out of attempts or permanent. */
 export async function jobFail(exec: Executor, p: FailParams): Promise<{ status: 'RETRY' | 'DEAD' } | null> {
+  const max = sql`coalesce(${p.maxAttempts ?? null}::int, max_attempts)`;
   const r = await sql<{ status: 'RETRY' | 'DEAD' }>`UPDATE ${exec.t.jobs} SET
-      status = CASE WHEN ${p.permanent} OR attempts >= max_attempts THEN 'DEAD' ELSE 'RETRY' END,
-      run_after = CASE WHEN ${p.permanent} OR attempts >= max_attempts THEN run_after
+      status = CASE WHEN ${p.permanent} OR attempts >= ${max} THEN 'DEAD' ELSE 'RETRY' END,
+      run_after = CASE WHEN ${p.permanent} OR attempts >= ${max} THEN run_after
                        ELSE now() + make_interval(secs => ${p.retryDelayMs / 1000}) END,
-      finished_at = CASE WHEN ${p.permanent} OR attempts >= max_attempts THEN now() END,
+      finished_at = CASE WHEN ${p.permanent} OR attempts >= ${max} THEN now() END,
+      max_attempts = ${max},
       last_error = ${p.error.message}, errors = errors || ${JSON.stringify([p.error])}::jsonb,
       lease_expires_at = NULL, updated_at = now()
     WHERE id = ${p.id} AND status = 'RUNNING' AND locked_by = ${p.workerId} AND attempts = ${p.attempt}
@@ -307,18 +311,21 @@ export async function jobCancelRunning(exec: Executor, p: Fence & { workerId: st
 
 /**
  * Gives unfinished jobs back (graceful shutdown): PENDING, ready at once, and the attempt is not counted
- * (the worker id is never reused, so the fence stays unique).
+ * (the worker id is never reused, so the fence stays unique). Wakes other workers of those queues
+ * (NOTIFY) so they take the jobs at once.
  */
 export async function jobRelease(exec: Executor, workerId: string, items: Fence[]): Promise<number> {
   if (items.length === 0) return 0;
-  const r =
-    await sql`UPDATE ${exec.t.jobs} j SET status = 'PENDING', attempts = j.attempts - 1, run_after = now(),
-      locked_by = NULL, locked_at = NULL, lease_expires_at = NULL, started_at = NULL, updated_at = now()
-    FROM unnest(${items.map((i) => i.id)}::uuid[], ${items.map((i) => i.attempt)}::int[]) AS v(id, attempt)
-    WHERE j.id = v.id AND j.status = 'RUNNING' AND j.locked_by = ${workerId} AND j.attempts = v.attempt`.execute(
-      exec.raw,
-    );
-  return Number(r.numAffectedRows ?? 0);
+  const r = await sql<{ n: number }>`WITH rel AS (
+      UPDATE ${exec.t.jobs} j SET status = 'PENDING', attempts = j.attempts - 1, run_after = now(),
+        locked_by = NULL, locked_at = NULL, lease_expires_at = NULL, started_at = NULL, updated_at = now()
+      FROM unnest(${items.map((i) => i.id)}::uuid[], ${items.map((i) => i.attempt)}::int[]) AS v(id, attempt)
+      WHERE j.id = v.id AND j.status = 'RUNNING' AND j.locked_by = ${workerId} AND j.attempts = v.attempt
+      RETURNING j.queue)
+    SELECT count(*) AS n,
+      CASE WHEN count(*) > 0 THEN pg_notify(${channelFor(exec)}, string_agg(DISTINCT queue, ',')) END AS notified
+    FROM rel`.execute(exec.raw);
+  return r.rows[0]?.n ?? 0;
 }
 
 /**
