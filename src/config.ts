@@ -20,7 +20,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   {
     name: 'JOBQ_LISTEN_DATABASE_URL',
     default: 'DATABASE_URL',
-    description: 'direct (non-pooled) connection used for LISTEN',
+    description: 'direct (non-pooled) connection used for LISTEN; off: no LISTEN, poll only',
   },
   { name: 'JOBQ_SCHEMA', default: 'jobq', description: 'schema holding all jobq tables' },
   {
@@ -205,4 +205,10 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     );
   }
   return config;
+}
+
+/** The URL to LISTEN on: JOBQ_LISTEN_DATABASE_URL, else DATABASE_URL; undefined when set to "off" (poll only). */
+export function listenUrl(config: Config): string | undefined {
+  if (config.listenDatabaseUrl === 'off') return undefined;
+  return config.listenDatabaseUrl ?? config.databaseUrl;
 }

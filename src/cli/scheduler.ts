@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { runUntilSignal, type Service } from '../lifecycle.js';
 import { metricsServices } from '../metrics/services.js';
 import { createScheduler } from '../scheduler/scheduler.js';
+import { listenUrl } from '../config.js';
 import { configFrom } from './context.js';
 import { daemonDeps, waitForDatabase, type DaemonDeps } from './daemon.js';
 
@@ -18,7 +19,7 @@ export function createSchedulerService(deps: DaemonDeps): Service {
     db: deps.db,
     log: deps.log,
     metrics: deps.metrics,
-    listenUrl: c.listenDatabaseUrl ?? c.databaseUrl,
+    listenUrl: listenUrl(c),
     graceMs: c.schedulerGraceMs,
     limits: c,
     maintenance: {

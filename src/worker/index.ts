@@ -1,7 +1,7 @@
 // The worker's public entry points: createWorker (library, `import { createWorker } from 'jobq'`) and
 // createWorkerService (a Service for daemons: `jobq worker`, `jobq dev`), which reads its settings from
 // the validated Config and loads the handlers module named by JOBQ_HANDLERS / --handlers.
-import type { Config } from '../config.js';
+import { listenUrl, type Config } from '../config.js';
 import type { Database } from '../db/connect.js';
 import type { Service } from '../lifecycle.js';
 import type { Logger } from '../log.js';
@@ -46,7 +46,7 @@ export function createWorkerService(deps: WorkerDeps, opts: WorkerServiceOptions
     async start() {
       const c = deps.config;
       const handlers = opts.handlers ?? (c.handlers ? await loadHandlersModule(c.handlers) : undefined);
-      const listen = c.listenDatabaseUrl ?? c.databaseUrl;
+      const listen = listenUrl(c);
       worker = new Worker({
         database: deps.db,
         queues: c.queues,
@@ -57,7 +57,7 @@ export function createWorkerService(deps: WorkerDeps, opts: WorkerServiceOptions
         pollIntervalMs: c.pollIntervalMs,
         starvationMs: c.starvationMs,
         backoff: { baseMs: c.backoffBaseMs, maxMs: c.backoffMaxMs },
-        listen: listen === undefined || listen === 'off' ? false : listen,
+        listen: listen ?? false,
         logger: deps.log,
         metrics: deps.metrics,
       });
