@@ -4,6 +4,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { connect, Executor, type Database } from '../db/connect.js';
 import { assertMigrated, migrate } from '../db/migrate.js';
+import { preparedExecutor } from '../db/prepared.js';
 import type { DB } from '../db/schema.js';
 import { translateDbError } from '../errors.js';
 import {
@@ -36,6 +37,8 @@ export interface ClientOptions {
   schema?: string;
   poolSize?: number;
   limits?: Partial<Limits>;
+  /** Run enqueues as named prepared statements (default true; falls back by itself behind a pooler). */
+  preparedStatements?: boolean;
 }
 
 export interface TxOption {
@@ -64,7 +67,10 @@ export class Client {
       this.ownsDatabase = true;
     }
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
-    this.group = new EnqueueGroup(this.database.exec);
+    this.group = new EnqueueGroup(
+      this.database.exec,
+      opts.preparedStatements === false ? undefined : preparedExecutor(this.database),
+    );
   }
 
   get exec(): Executor {

@@ -59,12 +59,14 @@ export async function jobInsertMany(exec: Executor, rows: JobInsert[]): Promise<
     names.push(name);
     return sql.ref(`i.${name}`);
   };
-  // ids always differ, and the id array gives the statement its row count
+  // One row (the latency-sensitive single enqueue) needs no unnest at all: plain scalars, no FROM.
+  // Otherwise ids always differ, and the id array gives the statement its row count.
+  const single = rows.length === 1;
   const id = col(
     'id',
     'uuid',
     rows.map((r) => r.id),
-    true,
+    !single,
   );
   const type = col(
     'type',
@@ -106,14 +108,19 @@ export async function jobInsertMany(exec: Executor, rows: JobInsert[]): Promise<
     'text',
     rows.map((r) => r.idempotencyKey),
   );
-  const runAfter = sql`coalesce(${at}, now() + make_interval(secs => ${delay} / 1000.0))`;
-  const source = sql`unnest(${sql.join(unnested)}) AS i(${sql.join(names.map((n) => sql.id(n)))})`;
+  const readyNow = rows.every((r) => r.runAfter === null && r.delayMs === 0);
+  const runAfter = readyNow
+    ? sql`now()`
+    : sql`coalesce(${at}, now() + make_interval(secs => ${delay} / 1000.0))`;
+  const source = single
+    ? sql``
+    : sql`FROM unnest(${sql.join(unnested)}) AS i(${sql.join(names.map((n) => sql.id(n)))})`;
   const values = sql`${id}, ${type}, ${payload}, ${queue}, ${priority}, ${maxAttempts}, ${runAfter}`;
   if (!hasKeys) {
     // Fast path (bulk enqueue): ids come from the client, nothing to look up afterwards.
     await sql`WITH ins AS (
         INSERT INTO ${t.jobs} (id, type, payload, queue, priority, max_attempts, run_after)
-        SELECT ${values} FROM ${source}
+        SELECT ${values} ${source}
         RETURNING 1)
       SELECT count(*) AS n, CASE WHEN ${notify}::text IS NOT NULL THEN pg_notify(${channel}, ${notify}) END FROM ins`.execute(
       exec.raw,
@@ -124,7 +131,7 @@ export async function jobInsertMany(exec: Executor, rows: JobInsert[]): Promise<
   // concurrent requests create one row (jobs_idempotency_key_idx).
   const inserted = await sql<{ id: string }>`WITH ins AS (
       INSERT INTO ${t.jobs} (id, type, payload, queue, priority, max_attempts, run_after, idempotency_key)
-      SELECT ${values}, ${key} FROM ${source}
+      SELECT ${values}, ${key} ${source}
       ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       RETURNING id)
     SELECT id, CASE WHEN ${notify}::text IS NOT NULL THEN pg_notify(${channel}, ${notify}) END AS n FROM ins`.execute(
@@ -193,6 +200,12 @@ export interface ClaimParams {
  * longer than the starvation bound first (oldest first, via jobs_ready_age_idx), then priority DESC,
  * run_after, id (jobs_ready_idx, read in index order). FOR UPDATE SKIP LOCKED makes concurrent claimers
  * take disjoint rows. Nothing is claimed from a paused queue.
+ *
+ * The claim commits without waiting for its WAL flush (synchronous_commit off for this transaction only;
+ * a per-statement setting, so it holds through PgBouncer too). Safe: if PostgreSQL crashes before the
+ * flush, the claim is lost and the job is simply claimed again — at-least-once, as always — and any later
+ * completion (a durable commit) flushes the claim with it. It takes the flush's tail (p99 1.5–1.9 ms
+ * here) off enqueue-to-start latency.
  */
 export async function jobClaim(exec: Executor, p: ClaimParams): Promise<ClaimedJob[]> {
   const t = exec.t;
@@ -227,11 +240,13 @@ export async function jobClaim(exec: Executor, p: ClaimParams): Promise<ClaimedJ
         UNION ALL
         SELECT id, 1 AS src, row_number() OVER () AS n FROM normal
       ) c GROUP BY id ORDER BY min(src), min(n) LIMIT ${p.limit}
+    ), async_commit AS (
+      SELECT set_config('synchronous_commit', 'off', true)
     )
     UPDATE ${t.jobs} j SET
       status = 'RUNNING', attempts = j.attempts + 1, locked_by = ${p.workerId}, locked_at = now(),
       lease_expires_at = now() + make_interval(secs => ${p.leaseMs / 1000}), started_at = now(), updated_at = now()
-    FROM picked WHERE j.id = picked.id
+    FROM picked, async_commit WHERE j.id = picked.id
     RETURNING j.id, j.type, j.payload, j.queue, j.priority, j.attempts, j.max_attempts, j.run_after, j.created_at`.execute(
     exec.raw,
   );

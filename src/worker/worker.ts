@@ -27,7 +27,7 @@ import {
   type WorkerStats,
 } from './options.js';
 import { Outcomes, bounded } from './outcomes.js';
-import { isPreparedStatementError, preparedExecutor } from './prepared.js';
+import { isPreparedStatementError, preparedExecutor } from '../db/prepared.js';
 import { QueuePool, type PoolHost } from './queue-pool.js';
 import type { ResolvedHandler } from './types.js';
 import { WriteGate } from './write-gate.js';

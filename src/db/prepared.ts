@@ -1,10 +1,11 @@
 // An Executor whose statements run as named prepared statements (parsed and planned once per connection),
-// used for claims; with the test for errors that mean a pooler cannot keep them.
+// used for the latency-critical statements (worker claims, grouped enqueues); with the test for errors
+// that mean a pooler cannot keep them.
 import { createHash } from 'node:crypto';
 import { Kysely, PostgresDialect } from 'kysely';
 import type pg from 'pg';
-import { Executor, type Database } from '../db/connect.js';
-import type { DB } from '../db/schema.js';
+import { Executor, type Database } from './connect.js';
+import type { DB } from './schema.js';
 
 type PoolClient = pg.PoolClient;
 
@@ -16,7 +17,7 @@ interface NamedClient {
 // Measured here, a one-job claim took 0.85 ms unnamed and 0.25 ms prepared, most of the
 // enqueue-to-start latency. Poolers that do not keep prepared statements (PgBouncer in transaction mode
 // before 1.21, or without max_prepared_statements) fail such a statement with a recognisable error; the
-// worker then falls back to unnamed statements for good (isPreparedStatementError).
+// caller then falls back to unnamed statements for good (isPreparedStatementError).
 /** An Executor on `db`'s pool that runs each distinct statement text as a named prepared statement. */
 export function preparedExecutor(db: Database): Executor {
   const names = new Map<string, string>();
