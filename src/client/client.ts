@@ -1,7 +1,7 @@
 // The embeddable client: `createClient({ connectionString })` for applications that enqueue and inspect
 // jobs. Concurrent enqueues share INSERTs (see group.ts); pass `{ tx }` to enqueue inside your own Kysely
 // transaction instead (the job then exists only if your transaction commits).
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import { connect, Executor, type Database } from '../db/connect.js';
 import { assertMigrated, migrate } from '../db/migrate.js';
 import { preparedExecutor } from '../db/prepared.js';
@@ -41,9 +41,12 @@ export interface ClientOptions {
   preparedStatements?: boolean;
 }
 
+/** Any Kysely instance or transaction, whatever its database type (jobq qualifies its own tables). */
+export type KyselyLike = Pick<Kysely<never>, 'isTransaction' | 'getExecutor'>;
+
 export interface TxOption {
   /** Run inside this Kysely transaction (any schema scope): the job commits or rolls back with it. */
-  tx?: Transaction<unknown> | Kysely<unknown>;
+  tx?: KyselyLike;
 }
 
 export class Client {
