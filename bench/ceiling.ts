@@ -2,6 +2,7 @@
 // (its DDL and jobs_pick_idx, nothing else), so jobq's figures are reported as a ratio measured in the
 // same run on the same server.
 import { sql } from 'kysely';
+import crypto from 'node:crypto';
 import pg from 'pg';
 import type { Database } from '../src/db/connect.js';
 
@@ -92,4 +93,53 @@ export async function ceilingDrain(db: Database, n: number, conns: number): Prom
   const rate = done / ((performance.now() - t0) / 1000);
   await Promise.all(clients.map((c) => c.end()));
   return rate;
+}
+
+/**
+ * The latency floor: plain SQL enqueue (INSERT + NOTIFY, durable commit) on one connection, a LISTEN
+ * connection that on each notification runs a bare SKIP LOCKED claim of one job; the time from before
+ * the INSERT to the claim's return, `count` jobs `gapMs` apart. Returns the sorted latencies in ms.
+ */
+export async function ceilingLatency(db: Database, count: number, gapMs: number): Promise<number[]> {
+  const table = await createSeedTable(db);
+  const [producer, listener] = await Promise.all(
+    [0, 1].map(async () => {
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      return c;
+    }),
+  );
+  if (!producer || !listener) throw new Error('no connection');
+  const channel = `ceiling_${db.schema}`;
+  const started = new Map<string, number>();
+  const latencies: number[] = [];
+  let claiming = Promise.resolve();
+  listener.on('notification', () => {
+    claiming = claiming.then(async () => {
+      const r = await listener.query<{ id: string }>({
+        name: 'ceiling_claim',
+        text: `UPDATE ${table} j SET status = 'RUNNING', locked_by = 'ceiling', locked_at = now()
+          FROM (SELECT id FROM ${table} WHERE status = 'PENDING' AND queue = 'default' AND run_after <= now()
+                ORDER BY run_after, priority DESC, created_at LIMIT 1 FOR UPDATE SKIP LOCKED) p
+          WHERE j.id = p.id RETURNING j.id`,
+      });
+      const now = performance.now();
+      for (const row of r.rows) latencies.push(now - (started.get(row.id) ?? now));
+    });
+  });
+  await listener.query(`LISTEN "${channel}"`);
+  for (let i = 0; i < count; i++) {
+    const id = crypto.randomUUID();
+    started.set(id, performance.now());
+    await producer.query({
+      name: 'ceiling_enqueue',
+      text: `WITH i AS (INSERT INTO ${table} (id, type) VALUES ($1, 'bench.noop') RETURNING 1)
+        SELECT pg_notify($2, 'default') FROM i`,
+      values: [id, channel],
+    });
+    await new Promise((r) => setTimeout(r, gapMs));
+  }
+  await claiming;
+  await Promise.all([producer.end(), listener.end()]);
+  return latencies.sort((a, b) => a - b);
 }

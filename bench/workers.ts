@@ -110,6 +110,13 @@ export interface Latency {
   max: number;
 }
 
+/** p50/p95/p99/max of latencies in ms. */
+export function percentiles(values: number[]): Latency {
+  const lat = [...values].sort((a, b) => a - b);
+  const q = (p: number): number => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
+  return { p50: q(0.5), p95: q(0.95), p99: q(0.99), max: lat.at(-1) ?? NaN };
+}
+
 /** Enqueue-to-handler-start latency with an idle worker: `count` jobs, one every `gapMs`. */
 export async function latency(db: Database, count: number, gapMs: number): Promise<Latency> {
   const procs = await startWorkers(db, 1, 10);
@@ -131,9 +138,7 @@ export async function latency(db: Database, count: number, gapMs: number): Promi
       started: number;
     }>`SELECT id, (result->>'startedAt')::float8 AS started
       FROM ${db.exec.t.jobs} WHERE id = ANY(${[...sent.keys()]}::uuid[])`.execute(db.exec.raw);
-    const lat = rows.rows.map((r) => r.started - (sent.get(r.id) ?? 0)).sort((a, b) => a - b);
-    const q = (p: number): number => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
-    return { p50: q(0.5), p95: q(0.95), p99: q(0.99), max: lat.at(-1) ?? NaN };
+    return percentiles(rows.rows.map((r) => r.started - (sent.get(r.id) ?? 0)));
   } finally {
     await stopWorkers(procs);
   }
