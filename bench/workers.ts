@@ -51,12 +51,12 @@ export async function stopWorkers(procs: ChildProcess[]): Promise<void> {
   );
 }
 
-async function waitCompleted(db: Database, n: number, timeoutMs: number): Promise<void> {
+/** Waits until n jobs have completed, counting only those finished at or after `since` when given. */
+async function waitCompleted(db: Database, n: number, timeoutMs: number, since = new Date(0)): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const r = await sql<{
-      n: number;
-    }>`SELECT count(*) AS n FROM ${db.exec.t.jobs} WHERE status = 'COMPLETED'`.execute(db.exec.raw);
+    const r = await sql<{ n: number }>`SELECT count(*) AS n FROM ${db.exec.t.jobs}
+      WHERE status = 'COMPLETED' AND finished_at >= ${since}`.execute(db.exec.raw);
     if ((r.rows[0]?.n ?? 0) >= n) return;
     if (Date.now() > deadline) throw new Error(`only ${r.rows[0]?.n ?? 0} of ${n} jobs completed in time`);
     await new Promise((r) => setTimeout(r, 100));
@@ -75,13 +75,13 @@ export async function drain(
   await pauseQueue(db.exec, 'default');
   const procs = await startWorkers(db, opts.processes, opts.concurrency);
   try {
-    const t = await sql<{ t: Date }>`SELECT clock_timestamp() AS t`.execute(db.exec.raw);
+    const t =
+      (await sql<{ t: Date }>`SELECT clock_timestamp() AS t`.execute(db.exec.raw)).rows[0]?.t ?? new Date();
     await resumeQueue(db.exec, 'default');
-    await waitCompleted(db, opts.measure, 600_000);
-    const r = await sql<{
-      secs: number;
-    }>`SELECT extract(epoch FROM f - ${t.rows[0]?.t})::float8 AS secs FROM (
-        SELECT finished_at AS f FROM ${db.exec.t.jobs} WHERE status = 'COMPLETED'
+    await waitCompleted(db, opts.measure, 600_000, t);
+    // Only jobs finished after the resume count: scenario (f) preloads finished history.
+    const r = await sql<{ secs: number }>`SELECT extract(epoch FROM f - ${t})::float8 AS secs FROM (
+        SELECT finished_at AS f FROM ${db.exec.t.jobs} WHERE status = 'COMPLETED' AND finished_at >= ${t}
         ORDER BY finished_at OFFSET ${opts.measure - 1} LIMIT 1) x`.execute(db.exec.raw);
     return opts.measure / (r.rows[0]?.secs ?? Infinity);
   } finally {

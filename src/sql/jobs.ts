@@ -232,7 +232,9 @@ export async function jobClaim(exec: Executor, p: ClaimParams): Promise<ClaimedJ
       SELECT id FROM ${t.jobs}
       WHERE queue = ${p.queue} AND status IN ('PENDING', 'RETRY') AND run_after <= now()
         AND EXISTS (SELECT 1 FROM active)
-      ORDER BY priority DESC, run_after, id LIMIT ${p.limit}
+      ORDER BY priority DESC, run_after, id
+      -- only what the starving jobs left: a backlog older than the bound must not lock two batches
+      LIMIT greatest(0, ${p.limit} - (SELECT count(*) FROM starving))
       FOR UPDATE SKIP LOCKED
     ), picked AS (
       SELECT id FROM (

@@ -168,6 +168,23 @@ describe('claim order', () => {
     expect(first?.id).toBe(old.job.id);
   });
 
+  it('starving jobs fill a claim first; only the remaining slots go by priority', async () => {
+    const old = await enqueueMany(
+      exec,
+      Array.from({ length: 5 }, () => ({ type: 's', priority: -5, runAt: new Date(Date.now() - 120_000) })),
+    );
+    const fresh = await enqueueMany(
+      exec,
+      [1, 2, 3, 4, 5].map((priority) => ({ type: 's', priority })),
+    );
+    const claimed = await claim(exec, { ...claimOpts('w', 7), starvationMs: 60_000 });
+    const ids = new Set(claimed.map((j) => j.id));
+    expect(claimed).toHaveLength(7);
+    expect(old.every((o) => ids.has(o.id))).toBe(true);
+    // the two highest priorities of the fresh ones (5 and 4)
+    expect(fresh.filter((f) => ids.has(f.id)).map((f) => f.id)).toEqual([fresh[3]?.id, fresh[4]?.id]);
+  });
+
   it('a paused queue is not claimed from until resumed', async () => {
     await enqueue(exec, { type: 'p', queue: 'email' });
     await pauseQueue(exec, 'email');
