@@ -2,6 +2,7 @@
 // schema, PORT on a free port since 8000 may be taken; the default port is checked separately), with
 // the real curl binary: enqueue demo.sleep, list jobs, load the dashboard — and the job completes.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { freshDb } from '../helpers/db.js';
@@ -105,4 +106,27 @@ describe('jobq dev', () => {
     // no auth under jobq dev, and it says so
     expect(output).toContain('API authentication is OFF');
   });
+
+  it.skipIf(!hasCurl && !process.env.CI)(
+    'the quick start in README.md runs as written, through a shell',
+    () => {
+      // The README's quick-start block, verbatim: every curl command (continuation lines joined), run by sh
+      // with only the port changed.
+      const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+      const quick = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## What jobq guarantees'));
+      const commands = quick
+        .replace(/\\\n\s*/g, ' ')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l.startsWith('curl '))
+        .map((l) => l.replace(/\s+#.*$/, '').replaceAll('localhost:8000', `localhost:${port}`));
+      expect(commands).toHaveLength(2);
+      const outputs = commands.map((c) => spawnSync('sh', ['-c', c], { encoding: 'utf8' }));
+      expect(outputs.map((o) => o.status)).toEqual([0, 0]);
+      const { job } = JSON.parse(outputs[0]?.stdout ?? '') as { job: { id: string; type: string } };
+      expect(job.type).toBe('demo.sleep');
+      const page = JSON.parse(outputs[1]?.stdout ?? '') as { items: { id: string }[] };
+      expect(page.items.map((j) => j.id)).toContain(job.id);
+    },
+  );
 });
