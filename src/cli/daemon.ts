@@ -7,6 +7,7 @@ import { assertMigrated } from '../db/migrate.js';
 import { JobqError, SchemaTooNewError, UsageError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
+import type { Service } from '../lifecycle.js';
 
 export interface DaemonDeps {
   config: Config;
@@ -50,4 +51,20 @@ export async function waitForDatabase(deps: DaemonDeps, signal?: AbortSignal): P
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 5000);
   }
+}
+
+/**
+ * The first service of a daemon: start waits for a reachable, migrated database (interrupted by a
+ * signal during the wait); stop closes the pool, after every service that uses it has stopped.
+ */
+export function databaseService(deps: DaemonDeps): Service {
+  const abort = new AbortController();
+  return {
+    name: 'database',
+    start: () => waitForDatabase(deps, abort.signal),
+    stop: async () => {
+      abort.abort();
+      await deps.db.close();
+    },
+  };
 }

@@ -7,7 +7,7 @@ import { metricsServices } from '../metrics/services.js';
 import { createScheduler } from '../scheduler/scheduler.js';
 import { listenUrl } from '../config.js';
 import { configFrom } from './context.js';
-import { daemonDeps, waitForDatabase, type DaemonDeps } from './daemon.js';
+import { daemonDeps, databaseService, type DaemonDeps } from './daemon.js';
 
 /** A worker registration silent for this long is deleted by maintenance (heartbeats come every few seconds). */
 export const STALE_WORKER_MS = 60 * 60_000;
@@ -44,16 +44,8 @@ export function register(program: Command): void {
     .action(async (_opts: unknown, cmd: Command) => {
       const config = configFrom(cmd);
       const deps = daemonDeps(config, 'scheduler', 4);
-      const abort = new AbortController();
       const services: Service[] = [
-        {
-          name: 'database',
-          start: () => waitForDatabase(deps, abort.signal),
-          stop: async () => {
-            abort.abort();
-            await deps.db.close();
-          },
-        },
+        databaseService(deps),
         // queue-depth sampler and /metrics on JOBQ_METRICS_PORT (0 turns the server off)
         ...metricsServices(deps, { sampler: true, server: true }),
         createSchedulerService(deps),

@@ -8,7 +8,7 @@ import { parseInteger } from '../parse.js';
 import { createWorkerService } from '../worker/index.js';
 import { MAX_SLOTS, parseQueues } from '../worker/options.js';
 import { configFrom } from './context.js';
-import { daemonDeps, waitForDatabase } from './daemon.js';
+import { daemonDeps, databaseService } from './daemon.js';
 
 interface WorkerCliOptions {
   queue?: string;
@@ -41,16 +41,8 @@ export function register(program: Command): void {
       // Validate the queue list before touching the database (a typo exits 1 with a clear message).
       parseQueues(config.queues, config.concurrency, opts.queue !== undefined ? '--queue' : 'QUEUE');
       const deps = daemonDeps(config, 'worker', 10);
-      const abort = new AbortController();
       const services: Service[] = [
-        {
-          name: 'database',
-          start: () => waitForDatabase(deps, abort.signal),
-          stop: async () => {
-            abort.abort();
-            await deps.db.close();
-          },
-        },
+        databaseService(deps),
         ...metricsServices(deps, { sampler: false, server: true }),
         createWorkerService(deps),
       ];

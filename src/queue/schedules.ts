@@ -57,43 +57,19 @@ export interface Schedule {
   updatedAt: Date;
 }
 
-/** A schedule as the API and `jobq schedules list --json` show it. */
-export interface ScheduleView {
-  name: string;
-  cron: string;
-  timezone: string;
-  type: string;
-  payload: unknown;
-  queue: string;
-  priority: number;
-  maxAttempts: number;
-  enabled: boolean;
-  missedPolicy: MissedPolicy;
-  overlapPolicy: OverlapPolicy;
+/** A schedule as the API and `jobq schedules list --json` show it: ISO times, no bookkeeping columns. */
+export type ScheduleView = Omit<Schedule, 'nextRunAt' | 'lastRunAt' | 'createdAt' | 'updatedAt'> & {
   nextRunAt: string;
   lastRunAt: string | null;
-  lastJobId: string | null;
-  lastJobStatus: JobStatus | null;
-}
+};
 
-/** The public shape of a schedule (ISO times; no bookkeeping columns). */
+/** The public shape of a schedule. */
 export function scheduleView(s: Schedule): ScheduleView {
+  const { nextRunAt, lastRunAt, createdAt: _created, updatedAt: _updated, ...rest } = s;
   return {
-    name: s.name,
-    cron: s.cron,
-    timezone: s.timezone,
-    type: s.type,
-    payload: s.payload,
-    queue: s.queue,
-    priority: s.priority,
-    maxAttempts: s.maxAttempts,
-    enabled: s.enabled,
-    missedPolicy: s.missedPolicy,
-    overlapPolicy: s.overlapPolicy,
-    nextRunAt: s.nextRunAt.toISOString(),
-    lastRunAt: s.lastRunAt ? s.lastRunAt.toISOString() : null,
-    lastJobId: s.lastJobId,
-    lastJobStatus: s.lastJobStatus,
+    ...rest,
+    nextRunAt: nextRunAt.toISOString(),
+    lastRunAt: lastRunAt ? lastRunAt.toISOString() : null,
   };
 }
 
