@@ -1,0 +1,123 @@
+// `jobq dev` on its own embedded PostgreSQL (no DATABASE_URL): it starts, serves the API, and Ctrl-C
+// stops everything leaving no PostgreSQL process behind; a server orphaned by a kill -9 of jobq dev is
+// stopped by the next start. Real processes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/db/embedded.js';
+import { JOBQ_BIN } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
+
+const dataDir = mkdtempSync(path.join(tmpdir(), 'jobq-dev-test-'));
+const home = mkdtempSync(path.join(tmpdir(), 'jobq-dev-home-'));
+afterAll(() => {
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(home, { recursive: true, force: true });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function postgresPid(): number {
+  return Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+}
+
+async function startDev(port: number): Promise<{ child: ChildProcess; output: () => string }> {
+  const {
+    DATABASE_URL: _u,
+    TEST_DATABASE_URL: _t,
+    JOBQ_SCHEMA: _s,
+    JOBQ_API_TOKENS: _a,
+    ...inherited
+  } = process.env;
+  const env: Record<string, string | undefined> = {
+    ...inherited,
+    HOME: home,
+    PORT: String(port),
+    JOBQ_METRICS_PORT: '0',
+    JOBQ_LOG_LEVEL: 'info',
+  };
+  const child = spawn(process.execPath, [JOBQ_BIN, 'dev', '--data-dir', dataDir], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  await waitFor(
+    async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status === 200,
+    {
+      timeoutMs: 60_000,
+      what: `jobq dev to serve /readyz; output: ${out.slice(-1500)}`,
+    },
+  );
+  return { child, output: () => out };
+}
+
+describe('jobq dev with its embedded PostgreSQL', () => {
+  it('starts with no database configured, runs a job, and Ctrl-C leaves no PostgreSQL behind', async () => {
+    const port = await freePort();
+    const { child, output } = await startDev(port);
+    const pgPid = postgresPid();
+    expect(alive(pgPid)).toBe(true);
+    // operator commands in "another terminal" find the dev database without DATABASE_URL
+    expect(existsSync(path.join(home, '.jobq', 'dev.json'))).toBe(true);
+    const res = await fetch(`http://127.0.0.1:${port}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'demo.echo', payload: { hi: 1 } }),
+    });
+    expect(res.status).toBe(201);
+    const { job } = (await res.json()) as { job: { id: string } };
+    await waitFor(async () => {
+      const r = (await (await fetch(`http://127.0.0.1:${port}/jobs/${job.id}`)).json()) as {
+        job: { status: string };
+      };
+      return r.job.status === 'COMPLETED';
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(alive(pgPid)).toBe(false);
+    expect(existsSync(path.join(home, '.jobq', 'dev.json'))).toBe(false);
+    expect(output()).toContain('shutting down');
+  });
+
+  it('after a kill -9 of jobq dev, the next start stops the orphaned server and keeps the data', async () => {
+    let port = await freePort();
+    const first = await startDev(port);
+    const orphan = postgresPid();
+    const res = await fetch(`http://127.0.0.1:${port}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'demo.echo', idempotencyKey: 'kept-across-restarts' }),
+    });
+    expect(res.status).toBe(201);
+    const killed = new Promise((r) => first.child.once('exit', r));
+    first.child.kill('SIGKILL');
+    await killed;
+    expect(alive(orphan)).toBe(true); // PostgreSQL outlives a SIGKILLed parent
+    port = await freePort();
+    const second = await startDev(port);
+    expect(alive(orphan)).toBe(false);
+    const again = await fetch(`http://127.0.0.1:${port}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'demo.echo', idempotencyKey: 'kept-across-restarts' }),
+    });
+    expect(again.status).toBe(200); // the same job: the data survived
+    const pgPid = postgresPid();
+    const exited = new Promise<number | null>((r) => second.child.once('exit', r));
+    second.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(alive(pgPid)).toBe(false);
+  });
+});
