@@ -68,9 +68,14 @@ export function postgresUser(): Ids | undefined {
   }
 }
 
-/** True when `user` can enter every directory above `dir` (root's 0700 home blocks "postgres"). */
+/**
+ * True when `user` can enter every directory above `dir` (root's 0700 home blocks "postgres"). Checks the
+ * nearest existing ancestor: the directories jobq creates on the way are world-searchable (0755).
+ */
 export function reachableBy(dir: string, ids: Ids | undefined): boolean {
   if (!ids) return true;
+  let parent = path.dirname(path.resolve(dir));
+  while (!existsSync(parent)) parent = path.dirname(parent);
   try {
     execFileSync('setpriv', [
       `--reuid=${ids.uid}`,
@@ -78,7 +83,7 @@ export function reachableBy(dir: string, ids: Ids | undefined): boolean {
       '--clear-groups',
       'test',
       '-x',
-      path.dirname(path.resolve(dir)),
+      parent,
     ]);
     return true;
   } catch {
@@ -149,6 +154,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
   const spawnIds = ids ? { uid: ids.uid, gid: ids.gid } : {};
 
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    mkdirSync(path.dirname(dataDir), { recursive: true, mode: 0o755 });
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     if (ids) chownSync(dataDir, ids.uid, ids.gid);
     await run(
@@ -176,7 +182,13 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
     'max_connections=300',
     ...(opts.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
   ];
-  const child = spawn(bins.postgres, flags, { ...spawnIds, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group: a Ctrl-C in the terminal signals the whole foreground group, and PostgreSQL
+  // must not shut down under the worker's graceful shutdown; jobq stops it last, itself.
+  const child = spawn(bins.postgres, flags, {
+    ...spawnIds,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
   await waitReady(child, log);
   const pid = child.pid ?? 0;
   writeFileSync(path.join(dataDir, OWNER_FILE), String(process.pid));

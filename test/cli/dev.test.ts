@@ -6,7 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/db/embedded.js';
+import { sql } from 'kysely';
+import { connect } from '../../src/db/connect.js';
+import { freePort, startEmbedded } from '../../src/db/embedded.js';
 import { JOBQ_BIN } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -45,9 +47,11 @@ async function startDev(port: number): Promise<{ child: ChildProcess; output: ()
     JOBQ_METRICS_PORT: '0',
     JOBQ_LOG_LEVEL: 'info',
   };
+  // its own process group, so the test can signal the group as a terminal's Ctrl-C does
   const child = spawn(process.execPath, [JOBQ_BIN, 'dev', '--data-dir', dataDir], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -63,7 +67,7 @@ async function startDev(port: number): Promise<{ child: ChildProcess; output: ()
 }
 
 describe('jobq dev with its embedded PostgreSQL', () => {
-  it('starts with no database configured, runs a job, and Ctrl-C leaves no PostgreSQL behind', async () => {
+  it('starts with no database configured, runs a job, and Ctrl-C lets a running job finish and leaves no PostgreSQL behind', async () => {
     const port = await freePort();
     const { child, output } = await startDev(port);
     const pgPid = postgresPid();
@@ -83,12 +87,38 @@ describe('jobq dev with its embedded PostgreSQL', () => {
       };
       return r.job.status === 'COMPLETED';
     });
+    // a job still running when Ctrl-C arrives finishes within the grace period, PostgreSQL stopping last
+    const slow = await fetch(`http://127.0.0.1:${port}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'demo.sleep', payload: { seconds: 1 } }),
+    });
+    const { job: sleeping } = (await slow.json()) as { job: { id: string } };
+    await waitFor(async () => {
+      const r = (await (await fetch(`http://127.0.0.1:${port}/jobs/${sleeping.id}`)).json()) as {
+        job: { status: string };
+      };
+      return r.job.status === 'RUNNING';
+    });
     const exited = new Promise<number | null>((r) => child.once('exit', r));
-    child.kill('SIGINT');
+    process.kill(-(child.pid ?? 0), 'SIGINT'); // the whole process group, like Ctrl-C in a terminal
     expect(await exited).toBe(0);
     expect(alive(pgPid)).toBe(false);
     expect(existsSync(path.join(home, '.jobq', 'dev.json'))).toBe(false);
     expect(output()).toContain('shutting down');
+    expect(output()).not.toMatch(/shutting down.*\n[\s\S]*(database system is shutting down|could not)/);
+    // the job that was running at Ctrl-C completed: read it from the data directory jobq dev left
+    const pg = await startEmbedded({ dataDir, persistent: true });
+    const db = connect({ url: pg.url, schema: 'jobq', max: 1 });
+    try {
+      const r = await sql<{
+        status: string;
+      }>`SELECT status FROM ${db.exec.t.jobs} WHERE id = ${sleeping.id}`.execute(db.exec.raw);
+      expect(r.rows[0]?.status).toBe('COMPLETED');
+    } finally {
+      await db.close();
+      await pg.stop();
+    }
   });
 
   it('after a kill -9 of jobq dev, the next start stops the orphaned server and keeps the data', async () => {
