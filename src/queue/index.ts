@@ -9,3 +9,5 @@ export * from './validate.js';
 export { backoffDelayMs, type BackoffOptions } from './backoff.js';
 export { uuidv7, isUuid } from './ids.js';
 export { listWorkers, onlineWindowMs, type WorkerInfo } from './workers-online.js';
+export { channelFor } from '../sql/jobs.js';
+export * from './registry.js';

@@ -113,3 +113,6 @@ export async function fireSchedule(
     throw translateDbError(err, exec.schema);
   }
 }
+
+/** The NOTIFY channel that wakes schedulers when schedules change. */
+export { scheduleChannel } from '../sql/schedules.js';

@@ -14,7 +14,7 @@ import {
   type FireOutcome,
 } from '../queue/schedule-fire.js';
 import type { Limits } from '../queue/types.js';
-import { scheduleChannel } from '../sql/schedules.js';
+import { scheduleChannel } from '../queue/schedule-fire.js';
 import { isUnavailable, startLoop, type Loop } from './loop.js';
 import { maintenanceStep, type MaintenanceOptions } from './maintenance.js';
 import { createWakeup, type Wakeup } from './wakeup.js';

@@ -14,18 +14,18 @@ export interface WorkerRow {
   lastHeartbeatAt: Date;
 }
 
+/** What a worker registers: who it is, what it serves (queue → slots) and which job types it knows. */
+export interface WorkerRegistration {
+  id: string;
+  host: string;
+  pid: number;
+  queues: Record<string, number>;
+  types: string[];
+  version: string;
+}
+
 /** Registers (or re-registers) a worker. */
-export async function workerRegister(
-  exec: Executor,
-  w: {
-    id: string;
-    host: string;
-    pid: number;
-    queues: Record<string, number>;
-    types: string[];
-    version: string;
-  },
-): Promise<void> {
+export async function workerRegister(exec: Executor, w: WorkerRegistration): Promise<void> {
   await sql`INSERT INTO ${exec.t.workers} (id, host, pid, queues, types, version)
     VALUES (${w.id}, ${w.host}, ${w.pid}, ${JSON.stringify(w.queues)}::jsonb, ${w.types}::text[], ${w.version})
     ON CONFLICT (id) DO UPDATE SET last_heartbeat_at = now(), queues = excluded.queues, types = excluded.types`.execute(

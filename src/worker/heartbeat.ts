@@ -2,18 +2,9 @@
 // and reports lost leases and cancel requests, then the registry row) and the reaper (~lease/2, jittered).
 import type { Executor } from '../db/connect.js';
 import { heartbeat, reclaimExpired, type Reclaimed } from '../queue/index.js';
-import { workerHeartbeat, workerRegister } from '../sql/workers.js';
+import { recordWorkerHeartbeat, registerWorker, type WorkerRegistration } from '../queue/registry.js';
 import { Backoff, type DbHealth } from './db-retry.js';
 import type { WriteGate } from './write-gate.js';
-
-export interface Registration {
-  id: string;
-  host: string;
-  pid: number;
-  queues: Record<string, number>;
-  types: string[];
-  version: string;
-}
 
 export interface HeartbeatHost {
   readonly exec: Executor;
@@ -21,7 +12,7 @@ export interface HeartbeatHost {
   readonly health: DbHealth;
   readonly gate: WriteGate;
   readonly leaseMs: number;
-  readonly registration: Registration;
+  readonly registration: WorkerRegistration;
   /** Ids of every job whose lease this worker holds. */
   heldIds(): string[];
   /** The heartbeat answered: `held` maps each still-held id to whether cancellation was requested. */
@@ -32,7 +23,7 @@ export interface HeartbeatHost {
 
 /** Registers the worker (also used to re-register after its row was pruned). */
 export async function register(host: HeartbeatHost): Promise<void> {
-  await workerRegister(host.exec, host.registration);
+  await registerWorker(host.exec, host.registration);
 }
 
 /** A self-rescheduling timer loop: runs `tick`, then waits `delay()` (or the backoff after a failure). */
@@ -93,7 +84,7 @@ export function startHeartbeat(host: HeartbeatHost): { stop(): Promise<void>; be
       const rows = await host.gate.runExclusive(() => heartbeat(host.exec, host.id, ids, host.leaseMs));
       host.leasesChecked(ids, new Map(rows.map((r) => [r.id, r.cancelRequested])));
     }
-    if (!(await workerHeartbeat(host.exec, host.id, host.runningCount()))) await register(host);
+    if (!(await recordWorkerHeartbeat(host.exec, host.id, host.runningCount()))) await register(host);
   };
   const loop = new Loop('heartbeat', host.health, () => every, tick);
   loop.start(every);

@@ -8,14 +8,14 @@ import { isConnectionError, translateDbError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import type { BackoffOptions, ClaimedJob, Reclaimed } from '../queue/index.js';
-import { channelFor } from '../sql/jobs.js';
-import { workerUnregister } from '../sql/workers.js';
+import { channelFor } from '../queue/index.js';
+import { unregisterWorker, type WorkerRegistration } from '../queue/registry.js';
 import { VERSION } from '../version.js';
 import { ActiveJob, JobContext, JobTimeoutError, type ContextHost } from './active-job.js';
 import { Completer, type CompleterHost } from './completer.js';
 import { DbHealth } from './db-retry.js';
 import { withBuiltins, unknownTypeMessage } from './handlers.js';
-import { register, startHeartbeat, startReaper, type HeartbeatHost, type Registration } from './heartbeat.js';
+import { register, startHeartbeat, startReaper, type HeartbeatHost } from './heartbeat.js';
 import { JobMetrics } from './job-metrics.js';
 import { JobTransactions } from './job-transaction.js';
 import { Listener, startJitteredPoll } from './listener.js';
@@ -49,7 +49,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
   readonly gate = new WriteGate();
   readonly settings: WorkerSettings;
   readonly handlers: Map<string, ResolvedHandler>;
-  readonly registration: Registration;
+  readonly registration: WorkerRegistration;
   readonly database: Database;
   /** Jobs whose lease this worker holds, by id. */
   readonly held = new Map<string, ActiveJob>();
@@ -400,7 +400,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
     await this.reaperLoop?.stop();
     await this.listener?.stop();
     try {
-      await workerUnregister(this.exec, this.id);
+      await unregisterWorker(this.exec, this.id);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not unregister the worker');
     }

@@ -1,0 +1,26 @@
+// The worker registry as the worker maintains it: register on start, heartbeat with its load, unregister
+// on a clean stop. (Listing who is online lives in workers-online.ts.)
+import type { Executor } from '../db/connect.js';
+import {
+  workerHeartbeat,
+  workerRegister,
+  workerUnregister,
+  type WorkerRegistration,
+} from '../sql/workers.js';
+
+export type { WorkerRegistration };
+
+/** Registers (or re-registers) a worker. */
+export function registerWorker(exec: Executor, w: WorkerRegistration): Promise<void> {
+  return workerRegister(exec, w);
+}
+
+/** Records a worker's heartbeat and load; false when its row is gone (pruned as stale). */
+export function recordWorkerHeartbeat(exec: Executor, id: string, running: number): Promise<boolean> {
+  return workerHeartbeat(exec, id, running);
+}
+
+/** Removes a worker's registration. */
+export function unregisterWorker(exec: Executor, id: string): Promise<void> {
+  return workerUnregister(exec, id);
+}
