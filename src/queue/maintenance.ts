@@ -4,7 +4,8 @@
 import type { Executor } from '../db/connect.js';
 import type { JobStatus } from '../db/schema.js';
 import { translateDbError } from '../errors.js';
-import { jobDeleteFinished, type Reclaimed } from '../sql/jobs.js';
+import type { Reclaimed } from '../sql/jobs.js';
+import { jobDeleteFinished } from '../sql/jobs-operator.js';
 import { maintenanceClaim, maintenanceDueInMs, maintenanceRecord } from '../sql/maintenance.js';
 import { workerDeleteStale } from '../sql/workers.js';
 import { reclaimExpired } from './transitions.js';

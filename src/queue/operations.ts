@@ -1,15 +1,14 @@
 // Operator operations on jobs: get, list, retry, cancel, the dead-letter queue.
 import type { Executor } from '../db/connect.js';
 import { ConflictError, NotFoundError, translateDbError } from '../errors.js';
+import { jobGet, jobList } from '../sql/jobs.js';
 import {
   jobCancel,
   jobDeadRetry,
   jobDeleteFinished,
-  jobGet,
-  jobList,
   jobRetry,
   type TransitionOutcome,
-} from '../sql/jobs.js';
+} from '../sql/jobs-operator.js';
 import { validateId, validateLimit, validateName, validateStatus } from './validate.js';
 import type { Job, ListFilter, Page } from './types.js';
 

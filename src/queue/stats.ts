@@ -2,7 +2,7 @@
 import type { Executor } from '../db/connect.js';
 import { JOB_STATUSES, type JobStatus } from '../db/schema.js';
 import { translateDbError } from '../errors.js';
-import { jobCountByQueueStatus, jobOldestReady } from '../sql/jobs.js';
+import { jobCountByQueueStatus, jobOldestReady } from '../sql/jobs-operator.js';
 import { queueListSettings, queueSetPaused } from '../sql/queues.js';
 import { validateName } from './validate.js';
 import type { QueueStats } from './types.js';
