@@ -64,10 +64,22 @@ describe('handlers', () => {
     const echo = await enqueue(exec, { type: 'demo.echo', queue: 'h1', payload: [1, 'two'] });
     expect((await finished(echo.job.id, 'COMPLETED')).result).toEqual([1, 'two']);
     const m = w.metrics;
-    expect(await metricValue(m.jobsCompleted, { queue: 'h1', type: 'greet.person' })).toBe(1);
-    expect(
-      await metricValue(m.workerJobsCompleted, { queue: 'h1', type: 'demo.echo', status: 'COMPLETED' }),
-    ).toBe(1);
+    // counted once the completion flush has returned to the worker, a moment after the row is visible
+    await waitFor(
+      async () => (await metricValue(m.jobsCompleted, { queue: 'h1', type: 'greet.person' })) === 1,
+      {
+        what: 'jobs_completed_total for greet.person',
+      },
+    );
+    await waitFor(
+      async () =>
+        (await metricValue(m.workerJobsCompleted, {
+          queue: 'h1',
+          type: 'demo.echo',
+          status: 'COMPLETED',
+        })) === 1,
+      { what: 'worker_jobs_completed_total for demo.echo' },
+    );
     const hist = await m.readyToStart.get();
     expect(hist.values.find((v) => v.metricName?.endsWith('_count') && v.labels.queue === 'h1')?.value).toBe(
       2,
@@ -95,9 +107,13 @@ describe('handlers', () => {
     expect(deadB.attempts).toBe(1);
     expect(deadB.lastError).toBe('payload is not an invoice');
     expect(deadB.errors[0]?.permanent).toBe(true);
-    expect(await metricValue(w.metrics.jobsRetried, { queue: 'h2', type: 'flaky' })).toBe(2);
-    expect(await metricValue(w.metrics.jobsDead, { queue: 'h2' })).toBe(2);
-    expect(await metricValue(w.metrics.jobsFailed, { queue: 'h2' })).toBe(4);
+    // counters move when the worker hears back from the database, a moment after the rows change
+    const counts = async () => [
+      await metricValue(w.metrics.jobsRetried, { queue: 'h2', type: 'flaky' }),
+      await metricValue(w.metrics.jobsDead, { queue: 'h2' }),
+      await metricValue(w.metrics.jobsFailed, { queue: 'h2' }),
+    ];
+    await waitFor(async () => (await counts()).join() === '2,2,4', { what: 'retried 2, dead 2, failed 4' });
   });
 
   it('per-type options: timeoutMs fires the signal and fails the attempt; maxAttempts replaces the job’s', async () => {

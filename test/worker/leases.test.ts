@@ -65,7 +65,9 @@ describe('cancelling a running job', () => {
     await cancelJobs(exec, [job.id]);
     await waitFor(async () => (await status(job.id)) === 'CANCELLED', { what: 'CANCELLED' });
     expect((reason as Error).name).toBe('JobCancelledError');
-    expect(await metricValue(w.metrics.jobsCancelled, { queue: 'c1' })).toBe(1);
+    await waitFor(async () => (await metricValue(w.metrics.jobsCancelled, { queue: 'c1' })) === 1, {
+      what: 'jobs_cancelled_total',
+    });
     const j = await getJob(exec, job.id);
     expect(j.errors).toEqual([]);
     expect(j.finishedAt).not.toBeNull();
