@@ -219,17 +219,18 @@ export async function jobClaim(exec: Executor, p: ClaimParams): Promise<ClaimedJ
     max_attempts: number;
     run_after: Date;
     created_at: Date;
+    ord: number;
   }>`WITH active AS (
       SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM ${t.queues} WHERE name = ${p.queue} AND paused)
     ), starving AS (
-      SELECT id, run_after AS k1, 0 AS k0 FROM ${t.jobs}
+      SELECT id, run_after FROM ${t.jobs}
       WHERE queue = ${p.queue} AND status IN ('PENDING', 'RETRY')
         AND run_after <= now() - make_interval(secs => ${p.starvationMs / 1000})
         AND EXISTS (SELECT 1 FROM active)
       ORDER BY run_after LIMIT ${p.limit}
       FOR UPDATE SKIP LOCKED
     ), normal AS (
-      SELECT id FROM ${t.jobs}
+      SELECT id, priority, run_after FROM ${t.jobs}
       WHERE queue = ${p.queue} AND status IN ('PENDING', 'RETRY') AND run_after <= now()
         AND EXISTS (SELECT 1 FROM active)
       ORDER BY priority DESC, run_after, id
@@ -237,11 +238,15 @@ export async function jobClaim(exec: Executor, p: ClaimParams): Promise<ClaimedJ
       LIMIT greatest(0, ${p.limit} - (SELECT count(*) FROM starving))
       FOR UPDATE SKIP LOCKED
     ), picked AS (
-      SELECT id FROM (
-        SELECT id, 0 AS src, row_number() OVER () AS n FROM starving
-        UNION ALL
-        SELECT id, 1 AS src, row_number() OVER () AS n FROM normal
-      ) c GROUP BY id ORDER BY min(src), min(n) LIMIT ${p.limit}
+      -- the claim order, as a rank the caller sorts by (UPDATE … RETURNING keeps no order): starving
+      -- jobs oldest first, then priority DESC, run_after, id. A row in both branches counts as starving.
+      SELECT id, row_number() OVER (ORDER BY src, prio DESC, ra, id) AS ord FROM (
+        SELECT DISTINCT ON (id) id, src, prio, ra FROM (
+          SELECT id, 0 AS src, 0 AS prio, run_after AS ra FROM starving
+          UNION ALL
+          SELECT id, 1 AS src, priority AS prio, run_after AS ra FROM normal
+        ) u ORDER BY id, src
+      ) d ORDER BY src, prio DESC, ra, id LIMIT ${p.limit}
     ), async_commit AS (
       SELECT set_config('synchronous_commit', 'off', true)
     )
@@ -249,20 +254,21 @@ export async function jobClaim(exec: Executor, p: ClaimParams): Promise<ClaimedJ
       status = 'RUNNING', attempts = j.attempts + 1, locked_by = ${p.workerId}, locked_at = now(),
       lease_expires_at = now() + make_interval(secs => ${p.leaseMs / 1000}), started_at = now(), updated_at = now()
     FROM picked, async_commit WHERE j.id = picked.id
-    RETURNING j.id, j.type, j.payload, j.queue, j.priority, j.attempts, j.max_attempts, j.run_after, j.created_at`.execute(
-    exec.raw,
-  );
-  return r.rows.map((row) => ({
-    id: row.id,
-    type: row.type,
-    payload: row.payload,
-    queue: row.queue,
-    priority: row.priority,
-    attempt: row.attempts,
-    maxAttempts: row.max_attempts,
-    runAfter: row.run_after,
-    createdAt: row.created_at,
-  }));
+    RETURNING j.id, j.type, j.payload, j.queue, j.priority, j.attempts, j.max_attempts, j.run_after, j.created_at,
+      picked.ord`.execute(exec.raw);
+  return r.rows
+    .sort((a, b) => a.ord - b.ord)
+    .map((row) => ({
+      id: row.id,
+      type: row.type,
+      payload: row.payload,
+      queue: row.queue,
+      priority: row.priority,
+      attempt: row.attempts,
+      maxAttempts: row.max_attempts,
+      runAfter: row.run_after,
+      createdAt: row.created_at,
+    }));
 }
 
 export interface Fence {

@@ -158,6 +158,23 @@ describe('claim order', () => {
     expect(order).toEqual([highEarly.job.id, highLate.job.id, low.job.id]);
   });
 
+  it('a claimed batch comes back in claim order (workers start jobs in that order)', async () => {
+    const past = (s: number) => new Date(Date.now() - s * 1000);
+    const specs = [
+      { type: 'b', priority: 0, runAt: past(5) },
+      { type: 'b', priority: 9, runAt: past(1) },
+      { type: 'b', priority: 9, runAt: past(3) },
+      { type: 'b', priority: -3, runAt: past(120) }, // starving: first
+      { type: 'b', priority: 4, runAt: past(2) },
+    ];
+    const ids = (await enqueueMany(exec, specs)).map((r) => r.id);
+    for (let round = 0; round < 5; round++) {
+      const claimed = await claim(exec, { ...claimOpts(`w${round}`, 10), starvationMs: 60_000 });
+      expect(claimed.map((j) => j.id)).toEqual([ids[3], ids[2], ids[1], ids[4], ids[0]]);
+      await sql`UPDATE ${exec.t.jobs} SET status = 'PENDING'`.execute(exec.raw);
+    }
+  });
+
   it('starvation: a job ready longer than the bound goes ahead of newer high-priority work', async () => {
     const old = await enqueue(exec, { type: 's', priority: -10, runAt: new Date(Date.now() - 120_000) });
     await enqueueMany(
