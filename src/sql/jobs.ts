@@ -52,7 +52,13 @@ export async function jobInsertMany(exec: Executor, rows: JobInsert[]): Promise<
   // (unnest): serialising 100,000-element arrays of identical values cost ~15 % of a bulk enqueue.
   const unnested: RawBuilder<unknown>[] = [];
   const names: string[] = [];
-  const col = (name: string, type: string, values: unknown[], alwaysArray = false): RawBuilder<unknown> => {
+  const col = (
+    name: string,
+    type: string,
+    value: (r: JobInsert) => unknown,
+    alwaysArray = false,
+  ): RawBuilder<unknown> => {
+    const values = rows.map(value);
     const first = values[0];
     if (!alwaysArray && values.every((v) => v === first)) return sql`${first}::${sql.raw(type)}`;
     unnested.push(sql`${values}::${sql.raw(type)}[]`);
@@ -62,52 +68,15 @@ export async function jobInsertMany(exec: Executor, rows: JobInsert[]): Promise<
   // One row (the latency-sensitive single enqueue) needs no unnest at all: plain scalars, no FROM.
   // Otherwise ids always differ, and the id array gives the statement its row count.
   const single = rows.length === 1;
-  const id = col(
-    'id',
-    'uuid',
-    rows.map((r) => r.id),
-    !single,
-  );
-  const type = col(
-    'type',
-    'text',
-    rows.map((r) => r.type),
-  );
-  const payload = col(
-    'payload',
-    'jsonb',
-    rows.map((r) => r.payloadJson),
-  );
-  const queue = col(
-    'queue',
-    'text',
-    rows.map((r) => r.queue),
-  );
-  const priority = col(
-    'priority',
-    'int',
-    rows.map((r) => r.priority),
-  );
-  const maxAttempts = col(
-    'max_attempts',
-    'int',
-    rows.map((r) => r.maxAttempts),
-  );
-  const at = col(
-    'run_after',
-    'timestamptz',
-    rows.map((r) => r.runAfter),
-  );
-  const delay = col(
-    'delay_ms',
-    'int',
-    rows.map((r) => r.delayMs),
-  );
-  const key = col(
-    'idempotency_key',
-    'text',
-    rows.map((r) => r.idempotencyKey),
-  );
+  const id = col('id', 'uuid', (r) => r.id, !single);
+  const type = col('type', 'text', (r) => r.type);
+  const payload = col('payload', 'jsonb', (r) => r.payloadJson);
+  const queue = col('queue', 'text', (r) => r.queue);
+  const priority = col('priority', 'int', (r) => r.priority);
+  const maxAttempts = col('max_attempts', 'int', (r) => r.maxAttempts);
+  const at = col('run_after', 'timestamptz', (r) => r.runAfter);
+  const delay = col('delay_ms', 'int', (r) => r.delayMs);
+  const key = col('idempotency_key', 'text', (r) => r.idempotencyKey);
   const readyNow = rows.every((r) => r.runAfter === null && r.delayMs === 0);
   const runAfter = readyNow
     ? sql`now()`
