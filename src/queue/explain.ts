@@ -63,7 +63,6 @@ export async function explainJob(exec: Executor, id: string, opts: ExplainOption
       queue: job.queue,
       type: job.type,
       priority: job.priority,
-      runAfter: job.runAfter,
       onlineWithinMs: opts.onlineWithinMs,
     });
     switch (job.status) {

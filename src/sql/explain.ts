@@ -30,7 +30,7 @@ export interface JobContextRow {
  */
 export async function jobExplainContext(
   exec: Executor,
-  p: { id: string; queue: string; type: string; priority: number; runAfter: Date; onlineWithinMs: number },
+  p: { id: string; queue: string; type: string; priority: number; onlineWithinMs: number },
 ): Promise<JobContextRow> {
   const t = exec.t;
   const r = await sql<{
@@ -59,7 +59,9 @@ export async function jobExplainContext(
       (SELECT count(*)::int FROM ${t.jobs}
         WHERE status IN ('PENDING', 'RETRY') AND queue = ${p.queue} AND run_after <= now() AND id <> ${p.id}
           AND (priority > ${p.priority}
-            OR (priority = ${p.priority} AND (run_after, id) < (${p.runAfter}::timestamptz, ${p.id}::uuid)))) AS ahead,
+            OR (priority = ${p.priority} AND (run_after, id) < (
+              -- the target's own run_after, at full (microsecond) precision: a JS Date would round it
+              SELECT tj.run_after, tj.id FROM ${t.jobs} tj WHERE tj.id = ${p.id})))) AS ahead,
       (SELECT coalesce(array_agg(DISTINCT k ORDER BY k), '{}') FROM serving, unnest(types) AS k) AS known_types`.execute(
     exec.raw,
   );
