@@ -30,7 +30,10 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output: {id, status, reason, summary, details, next, command, at}')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
       await withDatabase(cmd, async (db, config) => {
-        const e = await explainJob(db.exec, id, { onlineWithinMs: onlineWindowMs(config.leaseMs) });
+        const e = await explainJob(db.exec, id, {
+          onlineWithinMs: onlineWindowMs(config.leaseMs),
+          starvationMs: config.starvationMs,
+        });
         if (opts.json) printJson(e);
         else say(formatExplanation(e));
       });

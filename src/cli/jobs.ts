@@ -50,7 +50,10 @@ export function register(program: Command): void {
       await withDatabase(cmd, async (db, config) => {
         const job = await getJob(db.exec, jobId);
         // Why it is where it is (paused queue, no worker for its queue or type, lease expired, …).
-        const why = await explainJob(db.exec, jobId, { onlineWithinMs: onlineWindowMs(config.leaseMs) });
+        const why = await explainJob(db.exec, jobId, {
+          onlineWithinMs: onlineWindowMs(config.leaseMs),
+          starvationMs: config.starvationMs,
+        });
         const explanation = {
           reason: why.reason,
           summary: why.summary,

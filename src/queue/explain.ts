@@ -50,6 +50,8 @@ export interface Explanation {
 export interface ExplainOptions {
   /** Heartbeat freshness for "online" workers (see onlineWindowMs). */
   onlineWithinMs: number;
+  /** The workers' starvation bound (JOBQ_STARVATION_SECONDS): part of the claim order. */
+  starvationMs: number;
 }
 
 /** Explains one job; NotFoundError when there is none. */
@@ -62,8 +64,8 @@ export async function explainJob(exec: Executor, id: string, opts: ExplainOption
       id: job.id,
       queue: job.queue,
       type: job.type,
-      priority: job.priority,
       onlineWithinMs: opts.onlineWithinMs,
+      starvationMs: opts.starvationMs,
     });
     switch (job.status) {
       case 'PENDING':

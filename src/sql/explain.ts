@@ -2,6 +2,7 @@
 // serving that queue, busy slots, jobs ahead of it) and the worker that holds a lease.
 import { sql } from 'kysely';
 import type { Executor } from '../db/connect.js';
+import { claimRank, claimReady } from './claim-order.js';
 
 /** The surroundings of one waiting job, measured in one statement. */
 export interface JobContextRow {
@@ -24,13 +25,14 @@ export interface JobContextRow {
 }
 
 /**
- * Measures the context of a job. "Ahead" follows the claim order (priority DESC, run_after, id) on
- * jobs_ready_idx (queue, priority DESC, run_after, id); it ignores starvation promotion. Workers are
+ * Measures the context of a job. "Ahead" counts the ready jobs the claim would take before this one, with
+ * the claim's own predicate and order (claim-order.ts, starvation promotion included; the target's
+ * run_after is read here at full microsecond precision, which a JS Date would round). Workers are
  * few, so the workers table is scanned. "Running" reads jobs_running_lease_idx.
  */
 export async function jobExplainContext(
   exec: Executor,
-  p: { id: string; queue: string; type: string; priority: number; onlineWithinMs: number },
+  p: { id: string; queue: string; type: string; onlineWithinMs: number; starvationMs: number },
 ): Promise<JobContextRow> {
   const t = exec.t;
   const r = await sql<{
@@ -56,12 +58,9 @@ export async function jobExplainContext(
       (SELECT coalesce(sum((queues ->> ${p.queue}::text)::int), 0)::int FROM serving
         WHERE ${p.type}::text = ANY(types)) AS slots,
       (SELECT count(*)::int FROM ${t.jobs} WHERE status = 'RUNNING' AND queue = ${p.queue}) AS running,
-      (SELECT count(*)::int FROM ${t.jobs}
-        WHERE status IN ('PENDING', 'RETRY') AND queue = ${p.queue} AND run_after <= now() AND id <> ${p.id}
-          AND (priority > ${p.priority}
-            OR (priority = ${p.priority} AND (run_after, id) < (
-              -- the target's own run_after, at full (microsecond) precision: a JS Date would round it
-              SELECT tj.run_after, tj.id FROM ${t.jobs} tj WHERE tj.id = ${p.id})))) AS ahead,
+      (SELECT count(*)::int FROM ${t.jobs} a, ${t.jobs} tj
+        WHERE tj.id = ${p.id} AND ${claimReady('a', p.queue)} AND a.id <> tj.id
+          AND ${claimRank('a', p.starvationMs)} < ${claimRank('tj', p.starvationMs)}) AS ahead,
       (SELECT coalesce(array_agg(DISTINCT k ORDER BY k), '{}') FROM serving, unnest(types) AS k) AS known_types`.execute(
     exec.raw,
   );

@@ -5,6 +5,7 @@ import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../db/connect.js';
 import type { JobStatus } from '../db/schema.js';
 import type { AttemptError, ClaimedJob, EnqueueResult, Job, JobInsert, ListFilter } from '../queue/types.js';
+import { claimRank, claimReady, claimStarving } from './claim-order.js';
 
 /** Maps a jobs row (snake_case) to a Job. */
 export function toJob(r: Record<string, unknown>): Job {
@@ -165,9 +166,10 @@ export interface ClaimParams {
 }
 
 /**
- * Claims up to `limit` ready jobs of one queue for a worker, in one statement. Order: jobs ready for
- * longer than the starvation bound first (oldest first, via jobs_ready_age_idx), then priority DESC,
- * run_after, id (jobs_ready_idx, read in index order). FOR UPDATE SKIP LOCKED makes concurrent claimers
+ * Claims up to `limit` ready jobs of one queue for a worker, in one statement, and returns them in claim
+ * order (claim-order.ts: the only place the order is defined): jobs ready for longer than the starvation
+ * bound first (oldest first, via jobs_ready_age_idx), then priority DESC, run_after, id (jobs_ready_idx,
+ * read in index order). FOR UPDATE SKIP LOCKED makes concurrent claimers
  * take disjoint rows. Nothing is claimed from a paused queue.
  *
  * The claim commits without waiting for its WAL flush (synchronous_commit off for this transaction only;
@@ -192,52 +194,43 @@ export async function jobClaim(exec: Executor, p: ClaimParams): Promise<ClaimedJ
   }>`WITH active AS (
       SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM ${t.queues} WHERE name = ${p.queue} AND paused)
     ), starving AS (
-      SELECT id, run_after FROM ${t.jobs}
-      WHERE queue = ${p.queue} AND status IN ('PENDING', 'RETRY')
-        AND run_after <= now() - make_interval(secs => ${p.starvationMs / 1000})
+      SELECT id, priority, run_after FROM ${t.jobs} s
+      WHERE ${claimReady('s', p.queue)} AND ${claimStarving('s', p.starvationMs)}
         AND EXISTS (SELECT 1 FROM active)
       ORDER BY run_after LIMIT ${p.limit}
       FOR UPDATE SKIP LOCKED
     ), normal AS (
-      SELECT id, priority, run_after FROM ${t.jobs}
-      WHERE queue = ${p.queue} AND status IN ('PENDING', 'RETRY') AND run_after <= now()
-        AND EXISTS (SELECT 1 FROM active)
+      SELECT id, priority, run_after FROM ${t.jobs} n
+      WHERE ${claimReady('n', p.queue)} AND EXISTS (SELECT 1 FROM active)
       ORDER BY priority DESC, run_after, id
       -- only what the starving jobs left: a backlog older than the bound must not lock two batches
       LIMIT greatest(0, ${p.limit} - (SELECT count(*) FROM starving))
       FOR UPDATE SKIP LOCKED
     ), picked AS (
-      -- the claim order, as a rank the caller sorts by (UPDATE … RETURNING keeps no order): starving
-      -- jobs oldest first, then priority DESC, run_after, id. A row in both branches counts as starving.
-      SELECT id, row_number() OVER (ORDER BY src, prio DESC, ra, id) AS ord FROM (
-        SELECT DISTINCT ON (id) id, src, prio, ra FROM (
-          SELECT id, 0 AS src, 0 AS prio, run_after AS ra FROM starving
-          UNION ALL
-          SELECT id, 1 AS src, priority AS prio, run_after AS ra FROM normal
-        ) u ORDER BY id, src
-      ) d ORDER BY src, prio DESC, ra, id LIMIT ${p.limit}
+      -- the claim order (claim-order.ts), numbered: UPDATE … RETURNING keeps no order of its own
+      SELECT id, row_number() OVER (ORDER BY ${claimRank('c', p.starvationMs)}) AS ord FROM (
+        SELECT * FROM starving UNION SELECT * FROM normal) c
     ), async_commit AS (
       SELECT set_config('synchronous_commit', 'off', true)
-    )
-    UPDATE ${t.jobs} j SET
-      status = 'RUNNING', attempts = j.attempts + 1, locked_by = ${p.workerId}, locked_at = now(),
-      lease_expires_at = now() + make_interval(secs => ${p.leaseMs / 1000}), started_at = now(), updated_at = now()
-    FROM picked, async_commit WHERE j.id = picked.id
-    RETURNING j.id, j.type, j.payload, j.queue, j.priority, j.attempts, j.max_attempts, j.run_after, j.created_at,
-      picked.ord`.execute(exec.raw);
-  return r.rows
-    .sort((a, b) => a.ord - b.ord)
-    .map((row) => ({
-      id: row.id,
-      type: row.type,
-      payload: row.payload,
-      queue: row.queue,
-      priority: row.priority,
-      attempt: row.attempts,
-      maxAttempts: row.max_attempts,
-      runAfter: row.run_after,
-      createdAt: row.created_at,
-    }));
+    ), claimed AS (
+      UPDATE ${t.jobs} j SET
+        status = 'RUNNING', attempts = j.attempts + 1, locked_by = ${p.workerId}, locked_at = now(),
+        lease_expires_at = now() + make_interval(secs => ${p.leaseMs / 1000}), started_at = now(), updated_at = now()
+      FROM picked, async_commit WHERE j.id = picked.id
+      RETURNING j.id, j.type, j.payload, j.queue, j.priority, j.attempts, j.max_attempts, j.run_after,
+        j.created_at, picked.ord)
+    SELECT * FROM claimed ORDER BY ord`.execute(exec.raw);
+  return r.rows.map((row) => ({
+    id: row.id,
+    type: row.type,
+    payload: row.payload,
+    queue: row.queue,
+    priority: row.priority,
+    attempt: row.attempts,
+    maxAttempts: row.max_attempts,
+    runAfter: row.run_after,
+    createdAt: row.created_at,
+  }));
 }
 
 export interface Fence {

@@ -171,7 +171,8 @@ export class QueuePool {
         if (!this.lastFull && this.wakeSeq === seq) this.wanted = false;
         if (jobs.length > 0) {
           const now = performance.now();
-          for (const aj of h.accept(this.inClaimOrder(jobs), this)) {
+          // in claim order already (the claim statement numbers them): they start in this order
+          for (const aj of h.accept(jobs, this)) {
             aj.queuedAt = now;
             this.waiting.push(aj);
           }
@@ -193,26 +194,6 @@ export class QueuePool {
         }, delay);
       },
     );
-  }
-
-  /**
-   * UPDATE … RETURNING does not keep the claim's order, so restore it before starting the batch: jobs
-   * past the starvation bound first (oldest first), then priority, run_after, id.
-   */
-  private inClaimOrder(jobs: ClaimedJob[]): ClaimedJob[] {
-    if (jobs.length < 2) return jobs;
-    const starvedBefore = Date.now() - this.host.starvationMs;
-    const starved = (j: ClaimedJob): boolean => j.runAfter.getTime() <= starvedBefore;
-    return jobs.sort((a, b) => {
-      const sa = starved(a);
-      if (sa !== starved(b)) return sa ? -1 : 1;
-      if (sa) return a.runAfter.getTime() - b.runAfter.getTime();
-      return (
-        b.priority - a.priority ||
-        a.runAfter.getTime() - b.runAfter.getTime() ||
-        (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
-      );
-    });
   }
 
   /** Gives back jobs that waited longer than maxWaitMs for a slot (checked while any wait). */

@@ -21,7 +21,8 @@ import { runCli } from '../helpers/cli.js';
 const db = await freshDb();
 const exec = db.exec;
 const ONLINE = 30_000;
-const explain = (id: string) => explainJob(exec, id, { onlineWithinMs: ONLINE });
+const STARVATION = 60_000;
+const explain = (id: string) => explainJob(exec, id, { onlineWithinMs: ONLINE, starvationMs: STARVATION });
 const covered = new Set<ExplainReason>();
 
 async function job(spec: Partial<EnqueueSpec> = {}): Promise<string> {
@@ -123,6 +124,30 @@ describe('jobq explain: waiting jobs', () => {
     expect(e.summary).toContain('All 2 slots of queue "mail" are busy and 2 jobs are ahead of it');
     expect(e.details).toContainEqual({ label: 'jobs ahead', value: '2' });
     expect(e.details).toContainEqual({ label: 'slots', value: '2 of 2 busy' });
+  });
+
+  it('jobs ahead follow the claim order itself: a starving low-priority job is ahead, and the count matches what claims take first', async () => {
+    await worker('w1', { mail: 1 }, ['mail.send']);
+    const starving = await job({ priority: -9, runAt: new Date(Date.now() - 2 * STARVATION) });
+    await job({ priority: 5 }); // higher priority: ahead
+    const target = await job();
+    await job({ priority: -1 }); // lower priority: behind
+    const e = await explain(target);
+    expect(e.details).toContainEqual({ label: 'jobs ahead', value: '2' });
+    // what `ahead` says is what the claim does: two claims, then the target
+    const taken: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [c] = await claim(exec, {
+        queue: 'mail',
+        workerId: 'w1',
+        limit: 1,
+        leaseMs: 30_000,
+        starvationMs: STARVATION,
+      });
+      if (c) taken.push(c.id);
+    }
+    expect(taken[0]).toBe(starving);
+    expect(taken[2]).toBe(target);
   });
 
   it('ready: a worker with free slots will claim it next', async () => {

@@ -14,6 +14,7 @@ export const explainRoutes: FastifyPluginCallback<ApiContext> = (app, ctx, done)
     async (request) => ({
       explanation: await explainJob(ctx.exec, request.params.id, {
         onlineWithinMs: onlineWindowMs(ctx.config.leaseMs),
+        starvationMs: ctx.config.starvationMs,
       }),
     }),
   );
