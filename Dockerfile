@@ -1,8 +1,8 @@
 # jobq container image: one image for every role (migrate, api, worker, scheduler), chosen by the command.
 #   docker build -t jobq:0.1.0 .
 #   docker run --rm -e DATABASE_URL=postgres://… jobq:0.1.0 worker
-# For production, pin the base image by digest (node:20-bookworm-slim@sha256:…).
-ARG NODE_IMAGE=node:20-bookworm-slim
+# For production, pin the base image by digest (node:24-bookworm-slim@sha256:…).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: dev dependencies + TypeScript compile ----------------------------------------------
 FROM ${NODE_IMAGE} AS build

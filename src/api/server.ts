@@ -83,7 +83,7 @@ export async function buildApp(deps: ApiDeps, opts: { auth: AuthMode }): Promise
         done(null, value);
         return;
       }
-      let detail = 'invalid JSON';
+      let detail: string;
       try {
         JSON.parse(text);
         detail = 'forbidden key (__proto__ or constructor.prototype)';

@@ -40,7 +40,9 @@ export const TIMEZONE_EXPECTED = 'an IANA time zone name such as UTC, Europe/Ber
 /** Validates an IANA time zone name (e.g. UTC, Europe/Berlin); returns it trimmed. */
 export function validateTimezone(field: string, value: unknown): string {
   const tz = typeof value === 'string' ? value.trim() : '';
-  let ok = tz !== '' && tz.length <= 64;
+  // Intl on Node 24+ also accepts UTC offsets ("+01:00", ECMA-402 2024); a schedule names a zone,
+  // whose offset follows daylight saving, so offsets stay refused on every Node.
+  let ok = tz !== '' && tz.length <= 64 && !/^[+-]/.test(tz);
   if (ok) {
     try {
       // Intl throws RangeError for an unknown zone; cron-parser (luxon) must accept it as well.

@@ -1,8 +1,8 @@
 // `jobq top`: the live terminal dashboard. Rendering only; data comes from a TopSource through
 // useSnapshot. Keys: q quits, ↑/↓ or k/j move, p pauses/resumes the selected queue, r retries the
 // selected failed/dead job. A failed load shows inline above the last good data and clears on recovery.
-import { Box, Text, useApp, useInput, useStdin, useStdout, type Key } from 'ink';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { Box, Text, useApp, useInput, useStdin, useWindowSize, type Key } from 'ink';
+import { useCallback, useRef, useState } from 'react';
 import { formatDuration } from '../parse.js';
 import { FailuresPanel, QueuesPanel, Title, WorkersPanel } from './components/Sections.js';
 import type { TopSource } from './source.js';
@@ -18,24 +18,13 @@ export interface AppProps {
   columns?: number;
 }
 
-function useColumns(override: number | undefined): number {
-  const { stdout } = useStdout();
-  const [cols, setCols] = useState(stdout.columns || 80);
-  useEffect(() => {
-    const onResize = (): void => setCols(stdout.columns || 80);
-    stdout.on('resize', onResize);
-    return () => {
-      stdout.off('resize', onResize);
-    };
-  }, [stdout]);
-  return override ?? cols;
-}
-
 /** The dashboard. */
 export function App({ source, intervalMs, label, columns }: AppProps) {
   const { exit } = useApp();
   const { isRawModeSupported } = useStdin();
-  const width = Math.max(20, useColumns(columns));
+  // useWindowSize re-renders on resize; it reports 0 columns where stdout is no terminal.
+  const windowColumns = useWindowSize().columns;
+  const width = Math.max(20, columns ?? (windowColumns || 80));
   const load = useCallback(() => source.load(), [source]);
   const snap = useSnapshot(load, intervalMs);
   // The selection lives in a ref (read by the key handler, which may run before the next render

@@ -93,7 +93,7 @@ export async function request<T = ResponseBody>(
     body,
   });
   const text = await res.text();
-  let parsed: unknown = null;
+  let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : null;
   } catch {

@@ -1,4 +1,4 @@
-// The Dockerfile: passes `dockerfile-utils lint`, builds in one stage and runs from a slim Node 20 stage
+// The Dockerfile: passes `dockerfile-utils lint`, builds in one stage and runs from a slim Node 24 (current LTS) stage
 // with production dependencies only, as the non-root "node" user, with ENTRYPOINT ["jobq"] and a
 // HEALTHCHECK for the API. Also: nothing the code imports at run time is a dev dependency.
 import { spawnSync } from 'node:child_process';
@@ -46,13 +46,13 @@ describe('Dockerfile', () => {
     expect(runs).toMatch(/npm run build/);
   });
 
-  it('the final stage is Node 20 slim with production dependencies only', () => {
+  it('the final stage is Node 24 slim with production dependencies only', () => {
     const from = args(final, 'FROM')[0] ?? '';
     const image = from.replace(/^\$\{(\w+)\}/, (_, name: string) => {
       const arg = args(globals, 'ARG').find((a) => a.startsWith(`${name}=`));
       return arg?.slice(name.length + 1) ?? '';
     });
-    expect(image).toMatch(/^node:20[-.\w]*-slim\b/);
+    expect(image).toMatch(/^node:24[-.\w]*-slim\b/);
     const runs = args(final, 'RUN').join('\n');
     expect(runs).toMatch(/npm ci\b[^\n]*--omit=dev/);
     // the "prepare" script (tsc) must not run there: no TypeScript in the final stage

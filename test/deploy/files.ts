@@ -42,7 +42,9 @@ export const VALIDATORS: Record<string, Validator> = {
   'apps/v1/StatefulSet': (o) => new StatefulSet(o).validate(),
   'batch/v1/Job': (o) => new Job(o).validate(),
   'policy/v1/PodDisruptionBudget': (o) => new PodDisruptionBudget(o).validate(),
-  'autoscaling/v2/HorizontalPodAutoscaler': (o) => new HorizontalPodAutoscaler(o).validate(),
+  // kubernetes-models 5 types the HPA constructor's spec as required; validate() is what checks it.
+  'autoscaling/v2/HorizontalPodAutoscaler': (o) =>
+    new HorizontalPodAutoscaler(o as ConstructorParameters<typeof HorizontalPodAutoscaler>[0]).validate(),
 };
 
 /** Parses every YAML document of a file; throws on a YAML syntax error, naming the file. */

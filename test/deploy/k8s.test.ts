@@ -163,17 +163,17 @@ describe('autoscaling', () => {
 
   it('HPA (autoscaling/v2) targets the worker Deployment with min 3', () => {
     expect(hpa.apiVersion).toBe('autoscaling/v2');
-    expect(hpa.spec?.scaleTargetRef).toEqual({
+    expect(hpa.spec.scaleTargetRef).toEqual({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       name: 'jobq-worker',
     });
-    expect(hpa.spec?.minReplicas).toBe(3);
-    expect(hpa.spec?.maxReplicas).toBeGreaterThan(3);
+    expect(hpa.spec.minReplicas).toBe(3);
+    expect(hpa.spec.maxReplicas).toBeGreaterThan(3);
   });
 
   it('scales on CPU (Resource) and on queue depth (External jobs_pending, AverageValue)', () => {
-    const metrics = hpa.spec?.metrics ?? [];
+    const metrics = hpa.spec.metrics ?? [];
     const cpu = metrics.find((m) => m.type === 'Resource');
     expect(cpu?.resource?.name).toBe('cpu');
     expect(cpu?.resource?.target.type).toBe('Utilization');

@@ -36,7 +36,9 @@ const pane = (): string => {
     return tmux('capture-pane', '-p', '-t', session);
   } catch (err) {
     const stderr = existsSync(errFile) ? readFileSync(errFile, 'utf8') : '';
-    throw new Error(`no pane (jobq top ended?): ${String(err)}\nstderr of jobq top: ${stderr}`);
+    throw new Error(`no pane (jobq top ended?): ${String(err)}\nstderr of jobq top: ${stderr}`, {
+      cause: err,
+    });
   }
 };
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
