@@ -76,8 +76,17 @@ export class SchemaTooNewError extends JobqError {
 }
 
 export class DatabaseUnavailableError extends JobqError {
-  constructor(detail: string) {
+  constructor(
+    detail: string,
+    /** The driver's error (its SQLSTATE or socket code is kept in `sqlState`). */
+    override readonly cause?: unknown,
+  ) {
     super('DATABASE_UNAVAILABLE', `cannot reach PostgreSQL: ${detail}`);
+  }
+
+  get sqlState(): string | undefined {
+    const c = (this.cause as { code?: unknown } | undefined)?.code;
+    return typeof c === 'string' ? c : undefined;
   }
 }
 
@@ -129,32 +138,59 @@ const CONNECTION_CODES = new Set([
   'EPIPE',
 ]);
 
-/** True when a driver error means the server cannot be reached or the connection died. */
-export function isConnectionError(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
+/** How jobq treats a database error; decided here only (the SQL boundary in db/connect.ts calls it). */
+export type DbErrorClass = 'unavailable' | 'timeout' | 'conflict' | 'not-migrated' | 'other';
+
+/**
+ * Classifies a driver error. unavailable: the server refused or dropped the connection (53300 too many
+ * connections, 53400 configuration limit, 57P01/02/03 shutdown or starting up, 08xxx connection
+ * exceptions, socket errors, pool connect timeouts) — wait it out, never a job's failure. timeout: a
+ * statement or lock timeout (57014, 55P03) — the server is busy; retry later. conflict: unique, exclusion,
+ * serialization or deadlock (23505, 23P01, 40001, 40P01). not-migrated: a jobq table or schema is missing.
+ */
+export function classifyDbError(err: unknown): DbErrorClass {
+  if (typeof err !== 'object' || err === null) return 'other';
+  if (err instanceof DatabaseUnavailableError) return 'unavailable';
+  if (err instanceof NotMigratedError) return 'not-migrated';
   const e = err as { code?: unknown; message?: unknown };
-  if (typeof e.code === 'string') {
-    if (CONNECTION_CODES.has(e.code)) return true;
-    // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 08xxx connection exceptions
-    if (/^(57P0[123]|08)/.test(e.code)) return true;
-  }
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (CONNECTION_CODES.has(code) || /^(57P0[123]|08|53300|53400)/.test(code)) return 'unavailable';
+  if (code === '57014' || code === '55P03') return 'timeout';
+  if (code === '23505' || code === '23P01' || code === '40001' || code === '40P01') return 'conflict';
+  if (code === '42P01' || code === '3F000') return 'not-migrated';
   const msg = typeof e.message === 'string' ? e.message : '';
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection/i.test(
-    msg,
-  );
+  if (
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection|too many clients|remaining connection slots/i.test(
+      msg,
+    )
+  )
+    return 'unavailable';
+  return 'other';
+}
+
+/** True when an error (translated or raw) means the database is unavailable: wait and retry. */
+export function isConnectionError(err: unknown): boolean {
+  return classifyDbError(err) === 'unavailable';
+}
+
+/** True for errors a retry later may cure: the database unavailable, or a statement/lock timeout. */
+export function isTransientDbError(err: unknown): boolean {
+  const c = classifyDbError(err);
+  return c === 'unavailable' || c === 'timeout';
 }
 
 /**
- * Translates a PostgreSQL driver error at the SQL boundary into a JobqError where one applies
- * (connection refused → unavailable, undefined table → not migrated). Other errors pass through.
+ * Translates a PostgreSQL driver error into a JobqError where one applies (unavailable →
+ * DatabaseUnavailableError, missing jobq table → NotMigratedError). Other errors pass through unchanged
+ * (their SQLSTATE stays in `code`). Called at the SQL boundary (db/connect.ts), not by callers.
  */
 export function translateDbError(err: unknown, schema: string): unknown {
   if (err instanceof JobqError) return err;
-  if (isConnectionError(err)) {
+  const c = classifyDbError(err);
+  if (c === 'unavailable') {
     const e = err as { message?: string; code?: string };
-    return new DatabaseUnavailableError(e.message || e.code || 'connection failed');
+    return new DatabaseUnavailableError(e.message || e.code || 'connection failed', err);
   }
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === '42P01' || code === '3F000') return new NotMigratedError(schema);
+  if (c === 'not-migrated') return new NotMigratedError(schema);
   return err;
 }

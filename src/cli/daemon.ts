@@ -1,6 +1,7 @@
 // What every daemon (worker, api, scheduler, dev) shares: configuration, one pool, a logger, the metric
 // set, and a start-up wait for a reachable, migrated database (a daemon never crash-loops because
 // PostgreSQL is not up yet or the migration Job has not finished).
+import { Backoff } from '../backoff.js';
 import type { Config } from '../config.js';
 import { connect, type Database } from '../db/connect.js';
 import { assertMigrated } from '../db/migrate.js';
@@ -37,7 +38,7 @@ export function daemonDeps(config: Config, name: string, poolSize = 10): DaemonD
  * log. A database migrated by a newer jobq is refused at once (waiting would not help).
  */
 export async function waitForDatabase(deps: DaemonDeps, signal?: AbortSignal): Promise<void> {
-  let delay = 250;
+  const backoff = new Backoff();
   for (let attempt = 1; ; attempt++) {
     try {
       await assertMigrated(deps.db.exec);
@@ -45,11 +46,11 @@ export async function waitForDatabase(deps: DaemonDeps, signal?: AbortSignal): P
       return;
     } catch (err) {
       if (err instanceof SchemaTooNewError || !(err instanceof JobqError)) throw err;
+      const delay = backoff.next();
       deps.log.warn({ attempt, retryInMs: delay }, `waiting for the database: ${err.message}`);
+      if (signal?.aborted) throw new Error('aborted while waiting for the database');
+      await new Promise((r) => setTimeout(r, delay));
     }
-    if (signal?.aborted) throw new Error('aborted while waiting for the database');
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 5000);
   }
 }
 

@@ -3,6 +3,7 @@
 // inside raw `sql` templates, so raw statements use the qualified references in `t`).
 import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
 import pg from 'pg';
+import { classifyDbError, translateDbError } from '../errors.js';
 import type { DB } from './schema.js';
 
 type TableName = keyof DB;
@@ -72,6 +73,61 @@ export interface ConnectOptions {
   max?: number;
   applicationName?: string;
   connectionTimeoutMs?: number;
+  /** Close a connection idle this long (default 30 s). */
+  idleTimeoutMs?: number;
+  /**
+   * Which driver errors become JobqErrors: 'all' (jobq's own statements) or 'unavailable' (a pool whose
+   * statements are the application's, e.g. ctx.transaction: a missing table there is theirs, not jobq's).
+   */
+  translate?: 'all' | 'unavailable';
+}
+
+/** A pg client as Kysely's PostgresDialect uses it. */
+export interface BoundaryClient {
+  query(text: string, values: unknown[]): Promise<pg.QueryResult>;
+  release(err?: Error | boolean): void;
+}
+
+/**
+ * The SQL boundary: every connect and statement of an Executor passes through here, and its driver
+ * errors are translated once (errors.ts decides how). `query` lets a caller run statements its own way
+ * (named prepared statements, prepared.ts).
+ */
+export function boundaryPool(
+  pool: pg.Pool,
+  schema: string,
+  translate: 'all' | 'unavailable' = 'all',
+  query: (client: pg.PoolClient, text: string, values: unknown[]) => Promise<pg.QueryResult> = (c, t, v) =>
+    c.query(t, v),
+  end: () => Promise<void> = () => pool.end(),
+): { connect(): Promise<BoundaryClient>; end(): Promise<void> } {
+  const tr = (err: unknown): unknown =>
+    translate === 'all' || classifyDbError(err) === 'unavailable' ? translateDbError(err, schema) : err;
+  const wrappers = new WeakMap<pg.PoolClient, BoundaryClient>();
+  return {
+    async connect() {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        throw tr(err);
+      }
+      let w = wrappers.get(client);
+      if (!w) {
+        const c = client;
+        w = {
+          query: (text, values) =>
+            query(c, text, values).catch((err: unknown) => {
+              throw tr(err);
+            }),
+          release: (err) => c.release(err),
+        };
+        wrappers.set(client, w);
+      }
+      return w;
+    },
+    end,
+  };
 }
 
 /** Opens a pool. Connections are made lazily; a bad URL or a down server shows up on first use. */
@@ -81,14 +137,15 @@ export function connect(opts: ConnectOptions): Database {
     max: opts.max ?? 10,
     application_name: opts.applicationName ?? 'jobq',
     connectionTimeoutMillis: opts.connectionTimeoutMs ?? 5000,
-    idleTimeoutMillis: 30_000,
+    idleTimeoutMillis: opts.idleTimeoutMs ?? 30_000,
   });
   // A client dying (server restart) must not crash the process. pg-pool listens for errors only on idle
   // clients; a client that dies while checked out (between two statements of a transaction) would emit
   // an unhandled 'error'. The failing query still rejects, and the pool discards the broken client.
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
-  const root = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const boundary = boundaryPool(pool, opts.schema, opts.translate);
+  const root = new Kysely<DB>({ dialect: new PostgresDialect({ pool: boundary as unknown as pg.Pool }) });
   let closed = false;
   return {
     exec: new Executor(root, opts.schema),

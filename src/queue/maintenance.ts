@@ -3,7 +3,6 @@
 // compare-and-set in the maintenance table, never by in-memory leader state.
 import type { Executor } from '../db/connect.js';
 import type { JobStatus } from '../db/schema.js';
-import { translateDbError } from '../errors.js';
 import type { Reclaimed } from '../sql/jobs.js';
 import { jobDeleteFinished } from '../sql/jobs-operator.js';
 import { maintenanceClaim, maintenanceDueInMs, maintenanceRecord } from '../sql/maintenance.js';
@@ -16,14 +15,6 @@ export type MaintenanceTask = (typeof MAINTENANCE_TASKS)[number];
 /** Rows per pruning DELETE: each batch is its own short transaction. */
 export const PRUNE_BATCH = 1000;
 
-async function wrap<T>(exec: Executor, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw translateDbError(err, exec.schema);
-  }
-}
-
 /**
  * Claims a due task for one period (next_run_at moves to now + interval). Exactly one of any number of
  * concurrent callers gets the claim's database time for a given period; the others get null.
@@ -34,7 +25,7 @@ export function claimMaintenance(
   intervalMs: number,
   runner: string,
 ): Promise<Date | null> {
-  return wrap(exec, () => maintenanceClaim(exec, { task, intervalMs, runner }));
+  return maintenanceClaim(exec, { task, intervalMs, runner });
 }
 
 /** Records the counts of a finished run on the task's row. */
@@ -44,7 +35,7 @@ export function recordMaintenance(
   runner: string,
   result: Record<string, number>,
 ): Promise<void> {
-  return wrap(exec, () => maintenanceRecord(exec, { task, runner, result }));
+  return maintenanceRecord(exec, { task, runner, result });
 }
 
 /** Milliseconds until the earliest of the tasks is due (0 when one has never run). */
@@ -52,7 +43,7 @@ export async function msUntilMaintenanceDue(
   exec: Executor,
   tasks: readonly MaintenanceTask[],
 ): Promise<number> {
-  const due = await wrap(exec, () => maintenanceDueInMs(exec, [...tasks]));
+  const due = await maintenanceDueInMs(exec, [...tasks]);
   return Math.max(0, Math.min(...tasks.map((t) => due.get(t) ?? 0)));
 }
 
@@ -64,7 +55,7 @@ export async function reclaimExpiredLeases(
   const size = opts.batchSize ?? 1000;
   const out: Reclaimed[] = [];
   for (let i = 0; i < (opts.maxBatches ?? 100); i++) {
-    const batch = await wrap(exec, () => reclaimExpired(exec, size));
+    const batch = await reclaimExpired(exec, size);
     out.push(...batch);
     if (batch.length < size) break;
   }
@@ -105,9 +96,11 @@ export async function pruneFinished(exec: Executor, opts: PruneOptions): Promise
   for (const g of groups) {
     for (let i = 0; i < (opts.maxBatches ?? 1000); i++) {
       const started = performance.now();
-      const n = await wrap(exec, () =>
-        jobDeleteFinished(exec, { statuses: g.statuses, olderThanMs: g.olderThanMs, limit: size }),
-      );
+      const n = await jobDeleteFinished(exec, {
+        statuses: g.statuses,
+        olderThanMs: g.olderThanMs,
+        limit: size,
+      });
       opts.onBatch?.(n, performance.now() - started);
       result.batches.push(n);
       result[g.key] += n;
@@ -119,5 +112,5 @@ export async function pruneFinished(exec: Executor, opts: PruneOptions): Promise
 
 /** Deletes worker registrations whose heartbeat stopped longer ago than `silentForMs`. */
 export function deleteStaleWorkers(exec: Executor, silentForMs: number): Promise<number> {
-  return wrap(exec, () => workerDeleteStale(exec, silentForMs));
+  return workerDeleteStale(exec, silentForMs);
 }

@@ -1,6 +1,6 @@
 // Operator operations on jobs: get, list, retry, cancel, the dead-letter queue.
 import type { Executor } from '../db/connect.js';
-import { ConflictError, NotFoundError, translateDbError } from '../errors.js';
+import { ConflictError, NotFoundError } from '../errors.js';
 import { jobGet, jobList } from '../sql/jobs.js';
 import {
   jobCancel,
@@ -12,18 +12,10 @@ import {
 import { validateId, validateLimit, validateName, validateStatus } from './validate.js';
 import type { Job, ListFilter, Page } from './types.js';
 
-async function wrap<T>(exec: Executor, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw translateDbError(err, exec.schema);
-  }
-}
-
 /** Reads one job; NotFoundError when there is none. */
 export async function getJob(exec: Executor, id: string): Promise<Job> {
   const jobId = validateId('id', id);
-  const job = await wrap(exec, () => jobGet(exec, jobId));
+  const job = await jobGet(exec, jobId);
   if (!job) throw new NotFoundError('job', jobId);
   return job;
 }
@@ -38,7 +30,7 @@ export async function listJobs(exec: Executor, filter: ListFilter = {}): Promise
     cursor: filter.cursor === undefined ? undefined : validateId('cursor', filter.cursor),
     limit: limit + 1,
   };
-  const rows = await wrap(exec, () => jobList(exec, f));
+  const rows = await jobList(exec, f);
   const items = rows.slice(0, limit);
   return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
 }
@@ -60,20 +52,18 @@ async function transition(
   apply: (tx: Executor, ids: string[]) => Promise<TransitionOutcome[]>,
 ): Promise<TransitionResult[]> {
   const jobIds = ids.map((id, i) => validateId(ids.length === 1 ? 'id' : `ids[${i}]`, id));
-  return wrap(exec, () =>
-    exec.transaction(async (tx) => {
-      const out = await apply(tx, jobIds);
-      const byId = new Map(out.map((o) => [o.id, o]));
-      const missing = jobIds.find((id) => !byId.has(id));
-      if (missing) throw new NotFoundError('job', missing);
-      const refused = out.find((o) => o.to === null);
-      if (refused) throw new ConflictError(refusal(refused.id, refused.from));
-      return jobIds.map((id) => {
-        const o = byId.get(id) as TransitionOutcome & { to: Job['status'] };
-        return { id, from: o.from, to: o.to };
-      });
-    }),
-  );
+  return exec.transaction(async (tx) => {
+    const out = await apply(tx, jobIds);
+    const byId = new Map(out.map((o) => [o.id, o]));
+    const missing = jobIds.find((id) => !byId.has(id));
+    if (missing) throw new NotFoundError('job', missing);
+    const refused = out.find((o) => o.to === null);
+    if (refused) throw new ConflictError(refusal(refused.id, refused.from));
+    return jobIds.map((id) => {
+      const o = byId.get(id) as TransitionOutcome & { to: Job['status'] };
+      return { id, from: o.from, to: o.to };
+    });
+  });
 }
 
 /** DEAD, RETRY or CANCELLED → PENDING (attempts reset to 0; error history kept). */
@@ -108,9 +98,11 @@ export async function retryDead(
   const type = f.type === undefined ? undefined : validateName('type', f.type);
   const all: string[] = [];
   for (;;) {
-    const batch = await wrap(exec, () =>
-      jobDeadRetry(exec, { ...(queue ? { queue } : {}), ...(type ? { type } : {}), limit: 1000 }),
-    );
+    const batch = await jobDeadRetry(exec, {
+      ...(queue ? { queue } : {}),
+      ...(type ? { type } : {}),
+      limit: 1000,
+    });
     all.push(...batch);
     if (batch.length < 1000) return all;
   }
@@ -120,9 +112,7 @@ export async function retryDead(
 export async function purgeDead(exec: Executor, olderThanMs: number): Promise<number> {
   let total = 0;
   for (;;) {
-    const n = await wrap(exec, () =>
-      jobDeleteFinished(exec, { statuses: ['DEAD'], olderThanMs, limit: 1000 }),
-    );
+    const n = await jobDeleteFinished(exec, { statuses: ['DEAD'], olderThanMs, limit: 1000 });
     total += n;
     if (n < 1000) return total;
   }

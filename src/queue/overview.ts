@@ -1,7 +1,6 @@
 // Live views of the system for operators and metrics: depth by queue × status (liveStats, the sampler's
 // one query) and the full snapshot `jobq top` renders (loadOverview). Bounded, index-backed reads only.
 import type { Executor } from '../db/connect.js';
-import { translateDbError } from '../errors.js';
 import { jobLiveSample, jobRecentFailures, jobThroughput, type FailureRow } from '../sql/stats.js';
 import { workerListOnline, type WorkerRow } from '../sql/workers.js';
 export { onlineWindowMs } from './workers-online.js';
@@ -36,12 +35,7 @@ function emptyQueue(queue: string): QueueLive {
 
 /** Depth by queue × live status, oldest ready age, paused flags and workers online, in one statement. */
 export async function liveStats(exec: Executor, opts: { onlineWithinMs: number }): Promise<LiveStats> {
-  let rows;
-  try {
-    rows = await jobLiveSample(exec, { onlineWithinMs: opts.onlineWithinMs });
-  } catch (err) {
-    throw translateDbError(err, exec.schema);
-  }
+  const rows = await jobLiveSample(exec, { onlineWithinMs: opts.onlineWithinMs });
   const queues = new Map<string, QueueLive>();
   const get = (name: string): QueueLive => {
     let q = queues.get(name);
@@ -97,44 +91,40 @@ export async function loadOverview(exec: Executor, opts: OverviewOptions): Promi
   const windowMs = opts.windowMs ?? 60_000;
   const bucketMs = opts.bucketMs ?? 5_000;
   const nBuckets = Math.max(1, Math.ceil(windowMs / bucketMs));
-  try {
-    const [live, through, workers] = await Promise.all([
-      liveStats(exec, opts),
-      jobThroughput(exec, { windowMs, bucketMs }),
-      workerListOnline(exec, opts.onlineWithinMs),
-    ]);
-    const byName = new Map<string, QueueOverview>();
-    const get = (name: string): QueueOverview => {
-      let q = byName.get(name);
-      if (!q) {
-        q = {
-          ...emptyQueue(name),
-          completedBuckets: new Array<number>(nBuckets).fill(0),
-          completedInWindow: 0,
-          deadInWindow: 0,
-        };
-        byName.set(name, q);
-      }
-      return q;
-    };
-    for (const q of live.queues) Object.assign(get(q.queue), q);
-    for (const w of workers) for (const name of Object.keys(w.queues)) get(name);
-    for (const t of through) {
-      const q = get(t.queue);
-      if (t.status === 'COMPLETED') {
-        q.completedInWindow += t.n;
-        const i = nBuckets - 1 - Math.min(nBuckets - 1, Math.max(0, t.bucket));
-        q.completedBuckets[i] = (q.completedBuckets[i] ?? 0) + t.n;
-      } else if (t.status === 'DEAD') q.deadInWindow += t.n;
+  const [live, through, workers] = await Promise.all([
+    liveStats(exec, opts),
+    jobThroughput(exec, { windowMs, bucketMs }),
+    workerListOnline(exec, opts.onlineWithinMs),
+  ]);
+  const byName = new Map<string, QueueOverview>();
+  const get = (name: string): QueueOverview => {
+    let q = byName.get(name);
+    if (!q) {
+      q = {
+        ...emptyQueue(name),
+        completedBuckets: new Array<number>(nBuckets).fill(0),
+        completedInWindow: 0,
+        deadInWindow: 0,
+      };
+      byName.set(name, q);
     }
-    const queues = [...byName.values()].sort((a, b) => a.queue.localeCompare(b.queue));
-    const failures = await jobRecentFailures(exec, {
-      queues: queues.map((q) => q.queue),
-      limit: opts.failureLimit ?? 10,
-      scanLimit: 1000,
-    });
-    return { queues, failures, workers, workersOnline: live.workersOnline, windowMs, bucketMs };
-  } catch (err) {
-    throw translateDbError(err, exec.schema);
+    return q;
+  };
+  for (const q of live.queues) Object.assign(get(q.queue), q);
+  for (const w of workers) for (const name of Object.keys(w.queues)) get(name);
+  for (const t of through) {
+    const q = get(t.queue);
+    if (t.status === 'COMPLETED') {
+      q.completedInWindow += t.n;
+      const i = nBuckets - 1 - Math.min(nBuckets - 1, Math.max(0, t.bucket));
+      q.completedBuckets[i] = (q.completedBuckets[i] ?? 0) + t.n;
+    } else if (t.status === 'DEAD') q.deadInWindow += t.n;
   }
+  const queues = [...byName.values()].sort((a, b) => a.queue.localeCompare(b.queue));
+  const failures = await jobRecentFailures(exec, {
+    queues: queues.map((q) => q.queue),
+    limit: opts.failureLimit ?? 10,
+    scanLimit: 1000,
+  });
+  return { queues, failures, workers, workersOnline: live.workersOnline, windowMs, bucketMs };
 }

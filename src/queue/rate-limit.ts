@@ -1,6 +1,6 @@
 // Per-client rate limiting (token buckets kept in PostgreSQL, shared by every API replica).
 import type { Executor } from '../db/connect.js';
-import { translateDbError, ValidationError } from '../errors.js';
+import { ValidationError } from '../errors.js';
 import { rateLimitDeleteIdle, rateLimitTake } from '../sql/rate-limits.js';
 
 export interface RateLimit {
@@ -25,12 +25,7 @@ export async function takeRateLimitToken(
 ): Promise<RateDecision> {
   if (!(limit.ratePerSec > 0)) throw new ValidationError('ratePerSec', 'a number above 0');
   if (!(limit.burst >= 1)) throw new ValidationError('burst', 'a number of at least 1');
-  let left: number | null;
-  try {
-    left = await rateLimitTake(exec, { client, ratePerSec: limit.ratePerSec, burst: limit.burst });
-  } catch (err) {
-    throw translateDbError(err, exec.schema);
-  }
+  const left = await rateLimitTake(exec, { client, ratePerSec: limit.ratePerSec, burst: limit.burst });
   if (left !== null) return { allowed: true, remaining: Math.floor(left) };
   // A refused take left the bucket holding less than one token: one token's refill time is an upper bound.
   return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(1 / limit.ratePerSec)) };
@@ -46,9 +41,5 @@ export async function pruneRateLimits(
   minIdleMs = 3_600_000,
 ): Promise<number> {
   const fullAfterMs = limit ? Math.ceil((limit.burst / limit.ratePerSec) * 1000) : 0;
-  try {
-    return await rateLimitDeleteIdle(exec, Math.max(minIdleMs, fullAfterMs));
-  } catch (err) {
-    throw translateDbError(err, exec.schema);
-  }
+  return await rateLimitDeleteIdle(exec, Math.max(minIdleMs, fullAfterMs));
 }

@@ -3,7 +3,6 @@
 // scheduler` calls in its loop; any number of schedulers may call it at once.
 import type { Executor } from '../db/connect.js';
 import type { JobStatus } from '../db/schema.js';
-import { translateDbError } from '../errors.js';
 import { scheduleAdvance, scheduleListDue, scheduleLockDue, scheduleNextDueMs } from '../sql/schedules.js';
 import { CATCH_UP_CAP, planFires } from './cron.js';
 import { insertRows } from './enqueue.js';
@@ -45,20 +44,12 @@ export function fireKey(name: string, fireTime: Date): string {
 
 /** Names of due schedules, most overdue first. */
 export async function listDueSchedules(exec: Executor, limit = 100): Promise<string[]> {
-  try {
-    return await scheduleListDue(exec, limit);
-  } catch (err) {
-    throw translateDbError(err, exec.schema);
-  }
+  return await scheduleListDue(exec, limit);
 }
 
 /** Milliseconds until the next enabled schedule (not in `exclude`) is due (negative: overdue); null: none. */
 export async function msUntilNextSchedule(exec: Executor, exclude: string[] = []): Promise<number | null> {
-  try {
-    return await scheduleNextDueMs(exec, exclude);
-  } catch (err) {
-    throw translateDbError(err, exec.schema);
-  }
+  return await scheduleNextDueMs(exec, exclude);
 }
 
 /**
@@ -72,46 +63,42 @@ export async function fireSchedule(
   name: string,
   opts: FireOptions,
 ): Promise<FireOutcome | null> {
-  try {
-    return await exec.transaction(async (tx) => {
-      const locked = await scheduleLockDue(tx, name);
-      if (!locked) return null;
-      const { schedule: s, now } = locked;
-      const plan = planFires(s, now, opts.graceMs, opts.cap ?? CATCH_UP_CAP);
-      let fires = plan.fires;
-      let overlapSkipped = 0;
-      if (s.overlapPolicy === 'skip' && fires.length > 0) {
-        // At most one run in flight: skip all while the last job runs, else fire only the latest time.
-        const keep = s.lastJobStatus !== null && IN_FLIGHT.includes(s.lastJobStatus) ? 0 : 1;
-        overlapSkipped = fires.length - keep;
-        fires = fires.slice(fires.length - keep);
-      }
-      const limits = opts.limits ?? DEFAULT_LIMITS;
-      const rows = fires.map((t) => validateEnqueue(scheduleJobSpec(s, fireKey(s.name, t)), limits));
-      const results = rows.length > 0 ? await insertRows(tx, rows) : [];
-      const last = results.at(-1);
-      const advanced = await scheduleAdvance(tx, {
-        name: s.name,
-        expected: s.nextRunAt,
-        next: plan.next,
-        lastJobId: last?.id ?? null,
-      });
-      // Cannot happen while we hold the row lock; if it ever does, roll back rather than double-fire.
-      if (!advanced) throw new Error(`schedule ${s.name}: next_run_at moved under our lock`);
-      return {
-        name: s.name,
-        queue: s.queue,
-        type: s.type,
-        fired: results.map((r, i) => ({ fireTime: fires[i] ?? now, jobId: r.id, created: r.created })),
-        overlapSkipped,
-        missed: plan.missed,
-        missedDropped: plan.missedDropped,
-        nextRunAt: plan.next,
-      };
+  return await exec.transaction(async (tx) => {
+    const locked = await scheduleLockDue(tx, name);
+    if (!locked) return null;
+    const { schedule: s, now } = locked;
+    const plan = planFires(s, now, opts.graceMs, opts.cap ?? CATCH_UP_CAP);
+    let fires = plan.fires;
+    let overlapSkipped = 0;
+    if (s.overlapPolicy === 'skip' && fires.length > 0) {
+      // At most one run in flight: skip all while the last job runs, else fire only the latest time.
+      const keep = s.lastJobStatus !== null && IN_FLIGHT.includes(s.lastJobStatus) ? 0 : 1;
+      overlapSkipped = fires.length - keep;
+      fires = fires.slice(fires.length - keep);
+    }
+    const limits = opts.limits ?? DEFAULT_LIMITS;
+    const rows = fires.map((t) => validateEnqueue(scheduleJobSpec(s, fireKey(s.name, t)), limits));
+    const results = rows.length > 0 ? await insertRows(tx, rows) : [];
+    const last = results.at(-1);
+    const advanced = await scheduleAdvance(tx, {
+      name: s.name,
+      expected: s.nextRunAt,
+      next: plan.next,
+      lastJobId: last?.id ?? null,
     });
-  } catch (err) {
-    throw translateDbError(err, exec.schema);
-  }
+    // Cannot happen while we hold the row lock; if it ever does, roll back rather than double-fire.
+    if (!advanced) throw new Error(`schedule ${s.name}: next_run_at moved under our lock`);
+    return {
+      name: s.name,
+      queue: s.queue,
+      type: s.type,
+      fired: results.map((r, i) => ({ fireTime: fires[i] ?? now, jobId: r.id, created: r.created })),
+      overlapSkipped,
+      missed: plan.missed,
+      missedDropped: plan.missedDropped,
+      nextRunAt: plan.next,
+    };
+  });
 }
 
 /** The NOTIFY channel that wakes schedulers when schedules change. */

@@ -2,7 +2,7 @@
 // run now. Firing due schedules (what `jobq scheduler` does) is in schedule-fire.ts.
 import type { Executor } from '../db/connect.js';
 import type { JobStatus } from '../db/schema.js';
-import { NotFoundError, ValidationError, translateDbError } from '../errors.js';
+import { NotFoundError, ValidationError } from '../errors.js';
 import { checkInteger } from '../parse.js';
 import {
   scheduleDbNow,
@@ -142,14 +142,6 @@ export function validateSchedule(
   };
 }
 
-async function wrap<T>(exec: Executor, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw translateDbError(err, exec.schema);
-  }
-}
-
 /** Adds a schedule or replaces its definition; validates everything first (nothing written on error). */
 export async function upsertSchedule(
   exec: Executor,
@@ -158,30 +150,27 @@ export async function upsertSchedule(
   limits: Limits = DEFAULT_LIMITS,
 ): Promise<{ schedule: Schedule; created: boolean }> {
   const row = validateSchedule(name, spec, limits);
-  return wrap(exec, async () => {
-    const now = await scheduleDbNow(exec);
-    return scheduleUpsert(exec, { ...row, nextRunAt: nextFireAfter(row.cron, row.timezone, now) });
-  });
+  const now = await scheduleDbNow(exec);
+  return scheduleUpsert(exec, { ...row, nextRunAt: nextFireAfter(row.cron, row.timezone, now) });
 }
 
 /** Reads one schedule; NotFoundError when there is none. */
 export async function getSchedule(exec: Executor, name: string): Promise<Schedule> {
   const n = validateName('name', name);
-  const s = await wrap(exec, () => scheduleGet(exec, n));
+  const s = await scheduleGet(exec, n);
   if (!s) throw new NotFoundError('schedule', n);
   return s;
 }
 
 /** Every schedule, by name, with the status of its last job. */
 export function listSchedules(exec: Executor): Promise<Schedule[]> {
-  return wrap(exec, () => scheduleList(exec));
+  return scheduleList(exec);
 }
 
 /** Pauses a schedule (it fires nothing until resumed). */
 export async function pauseSchedule(exec: Executor, name: string): Promise<Schedule> {
   const n = validateName('name', name);
-  if (!(await wrap(exec, () => scheduleSetEnabled(exec, n, false, null))))
-    throw new NotFoundError('schedule', n);
+  if (!(await scheduleSetEnabled(exec, n, false, null))) throw new NotFoundError('schedule', n);
   return getSchedule(exec, n);
 }
 
@@ -191,21 +180,19 @@ export async function pauseSchedule(exec: Executor, name: string): Promise<Sched
  */
 export async function resumeSchedule(exec: Executor, name: string): Promise<Schedule> {
   const n = validateName('name', name);
-  await wrap(exec, () =>
-    exec.transaction(async (tx) => {
-      const s = await scheduleLock(tx, n);
-      if (!s) throw new NotFoundError('schedule', n);
-      const next = nextFireAfter(s.cron, s.timezone, await scheduleDbNow(tx));
-      await scheduleSetEnabled(tx, n, true, next);
-    }),
-  );
+  await exec.transaction(async (tx) => {
+    const s = await scheduleLock(tx, n);
+    if (!s) throw new NotFoundError('schedule', n);
+    const next = nextFireAfter(s.cron, s.timezone, await scheduleDbNow(tx));
+    await scheduleSetEnabled(tx, n, true, next);
+  });
   return getSchedule(exec, n);
 }
 
 /** Removes a schedule; the jobs it enqueued stay. */
 export async function removeSchedule(exec: Executor, name: string): Promise<void> {
   const n = validateName('name', name);
-  if (!(await wrap(exec, () => scheduleDelete(exec, n)))) throw new NotFoundError('schedule', n);
+  if (!(await scheduleDelete(exec, n))) throw new NotFoundError('schedule', n);
 }
 
 /** The job a schedule enqueues for one fire, keyed so each fire time is enqueued once. */
@@ -230,17 +217,15 @@ export async function runSchedule(
   limits: Limits = DEFAULT_LIMITS,
 ): Promise<{ schedule: Schedule; jobId: string }> {
   const n = validateName('name', name);
-  const jobId = await wrap(exec, () =>
-    exec.transaction(async (tx) => {
-      const s = await scheduleLock(tx, n);
-      if (!s) throw new NotFoundError('schedule', n);
-      const now = await scheduleDbNow(tx);
-      const row = validateEnqueue(scheduleJobSpec(s, `schedule:${n}:run:${now.toISOString()}`), limits);
-      const [res] = await insertRows(tx, [row]);
-      if (!res) throw new Error('enqueue returned no row');
-      await scheduleRecordRun(tx, n, res.id);
-      return res.id;
-    }),
-  );
+  const jobId = await exec.transaction(async (tx) => {
+    const s = await scheduleLock(tx, n);
+    if (!s) throw new NotFoundError('schedule', n);
+    const now = await scheduleDbNow(tx);
+    const row = validateEnqueue(scheduleJobSpec(s, `schedule:${n}:run:${now.toISOString()}`), limits);
+    const [res] = await insertRows(tx, [row]);
+    if (!res) throw new Error('enqueue returned no row');
+    await scheduleRecordRun(tx, n, res.id);
+    return res.id;
+  });
   return { schedule: await getSchedule(exec, n), jobId };
 }

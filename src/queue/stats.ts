@@ -1,7 +1,6 @@
 // Queue statistics and settings: counts by queue × status, oldest ready age, pause/resume.
 import type { Executor } from '../db/connect.js';
 import { JOB_STATUSES, type JobStatus } from '../db/schema.js';
-import { translateDbError } from '../errors.js';
 import { jobCountByQueueStatus, jobOldestReady } from '../sql/jobs-operator.js';
 import { queueListSettings, queueSetPaused } from '../sql/queues.js';
 import { validateName } from './validate.js';
@@ -13,28 +12,24 @@ function zeroCounts(): Record<JobStatus, number> {
 
 /** Per queue (every queue with jobs or settings): counts by status, paused, oldest ready age. */
 export async function queueStats(exec: Executor): Promise<QueueStats[]> {
-  try {
-    const [counts, oldest, settings] = await Promise.all([
-      jobCountByQueueStatus(exec),
-      jobOldestReady(exec),
-      queueListSettings(exec),
-    ]);
-    const out = new Map<string, QueueStats>();
-    const get = (queue: string): QueueStats => {
-      let s = out.get(queue);
-      if (!s) {
-        s = { queue, paused: false, counts: zeroCounts(), oldestReadyAgeSeconds: null };
-        out.set(queue, s);
-      }
-      return s;
-    };
-    for (const c of counts) get(c.queue).counts[c.status] = c.n;
-    for (const o of oldest) get(o.queue).oldestReadyAgeSeconds = Math.max(0, o.age_seconds);
-    for (const q of settings) get(q.name).paused = q.paused;
-    return [...out.values()].sort((a, b) => a.queue.localeCompare(b.queue));
-  } catch (err) {
-    throw translateDbError(err, exec.schema);
-  }
+  const [counts, oldest, settings] = await Promise.all([
+    jobCountByQueueStatus(exec),
+    jobOldestReady(exec),
+    queueListSettings(exec),
+  ]);
+  const out = new Map<string, QueueStats>();
+  const get = (queue: string): QueueStats => {
+    let s = out.get(queue);
+    if (!s) {
+      s = { queue, paused: false, counts: zeroCounts(), oldestReadyAgeSeconds: null };
+      out.set(queue, s);
+    }
+    return s;
+  };
+  for (const c of counts) get(c.queue).counts[c.status] = c.n;
+  for (const o of oldest) get(o.queue).oldestReadyAgeSeconds = Math.max(0, o.age_seconds);
+  for (const q of settings) get(q.name).paused = q.paused;
+  return [...out.values()].sort((a, b) => a.queue.localeCompare(b.queue));
 }
 
 /** Pauses a queue: workers stop claiming from it (running jobs finish). */
@@ -49,9 +44,5 @@ export async function resumeQueue(exec: Executor, name: string): Promise<void> {
 
 async function setPaused(exec: Executor, name: string, paused: boolean): Promise<void> {
   const q = validateName('queue', name);
-  try {
-    await queueSetPaused(exec, q, paused);
-  } catch (err) {
-    throw translateDbError(err, exec.schema);
-  }
+  await queueSetPaused(exec, q, paused);
 }

@@ -24,7 +24,7 @@ import {
   type Fence,
   type Reclaimed,
 } from '../sql/jobs.js';
-import { backoffDelayMs, type BackoffOptions } from './backoff.js';
+import { backoffDelayMs, type BackoffOptions } from '../backoff.js';
 import type { AttemptError, ClaimedJob } from './types.js';
 
 export type { Fence, ClaimParams, Reclaimed };

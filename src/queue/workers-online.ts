@@ -1,7 +1,6 @@
 // Who is online: the worker registry as operators see it (`jobq workers`, the API's queue overview).
 // A worker counts as online while its heartbeat is fresher than onlineWindowMs(lease): the one definition.
 import type { Executor } from '../db/connect.js';
-import { translateDbError } from '../errors.js';
 import { checkInteger } from '../parse.js';
 import { workerListOnline, type WorkerRow } from '../sql/workers.js';
 
@@ -20,9 +19,5 @@ export function onlineWindowMs(leaseMs: number): number {
 /** Workers whose heartbeat is fresher than `freshWithinMs`, oldest-started first. */
 export async function listWorkers(exec: Executor, freshWithinMs: number): Promise<WorkerInfo[]> {
   const within = checkInteger('freshWithinMs', freshWithinMs, 1, 30 * 86_400_000);
-  try {
-    return await workerListOnline(exec, within);
-  } catch (err) {
-    throw translateDbError(err, exec.schema);
-  }
+  return await workerListOnline(exec, within);
 }

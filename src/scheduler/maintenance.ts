@@ -14,7 +14,7 @@ import {
   type MaintenanceTask,
 } from '../queue/maintenance.js';
 import { pruneRateLimits, type RateLimit } from '../queue/rate-limit.js';
-import { isUnavailable } from './loop.js';
+import { isConnectionError as isUnavailable } from '../errors.js';
 
 export interface MaintenanceOptions {
   /** How often expired leases are reclaimed. */

@@ -3,9 +3,13 @@
 // schedulers may run against one database; the database decides who fires what.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { Backoff } from '../backoff.js';
 import type { Database } from '../db/connect.js';
+import { Listener } from '../db/listener.js';
+import { isConnectionError as isUnavailable } from '../errors.js';
 import type { Service } from '../lifecycle.js';
 import type { Logger } from '../log.js';
+import { DbHealth, startLoop, type Loop } from '../loop.js';
 import type { Metrics } from '../metrics/metrics.js';
 import {
   fireSchedule,
@@ -15,9 +19,7 @@ import {
 } from '../queue/schedule-fire.js';
 import type { Limits } from '../queue/types.js';
 import { scheduleChannel } from '../queue/schedule-fire.js';
-import { isUnavailable, startLoop, type Loop } from './loop.js';
 import { maintenanceStep, type MaintenanceOptions } from './maintenance.js';
-import { createWakeup, type Wakeup } from './wakeup.js';
 
 /** Longest sleep between checks when nothing is due (and no NOTIFY arrives). */
 export const MAX_SLEEP_MS = 5000;
@@ -85,10 +87,10 @@ export function createScheduler(o: SchedulerOptions): Service {
   const maxSleep = o.maxSleepMs ?? MAX_SLEEP_MS;
   // Schedules that failed for a reason other than the database (e.g. a cron edited by hand into
   // something invalid): retried with backoff so they neither spin the loop nor hold up the others.
-  const broken = new Map<string, { until: number; failures: number }>();
+  const broken = new Map<string, { until: number; backoff: Backoff }>();
   let fireLoop: Loop | undefined;
   let maintenanceLoop: Loop | undefined;
-  let wakeup: Wakeup | undefined;
+  let wakeup: Listener | undefined;
 
   const fireStep = async (): Promise<number> => {
     const now = Date.now();
@@ -102,9 +104,9 @@ export function createScheduler(o: SchedulerOptions): Service {
         else contended = true;
       } catch (err) {
         if (isUnavailable(err)) throw err;
-        const failures = (broken.get(name)?.failures ?? 0) + 1;
-        const retryInMs = Math.min(1000 * 2 ** (failures - 1), 60_000);
-        broken.set(name, { until: Date.now() + retryInMs, failures });
+        const backoff = broken.get(name)?.backoff ?? new Backoff({ baseMs: 1000, maxMs: 60_000 });
+        const retryInMs = backoff.next();
+        broken.set(name, { until: Date.now() + retryInMs, backoff });
         o.log.error({ schedule: name, err, retryInMs }, `schedule ${name} could not be fired`);
       }
     }
@@ -120,22 +122,32 @@ export function createScheduler(o: SchedulerOptions): Service {
   return {
     name: 'scheduler',
     start() {
-      fireLoop = startLoop({ name: 'scheduler', log: o.log, step: fireStep });
+      const health = (name: string): DbHealth => new DbHealth(o.log, name);
+      const loop = startLoop({
+        name: 'scheduler',
+        health: health('scheduler'),
+        step: fireStep,
+        maxBackoffMs: 10_000,
+      });
+      fireLoop = loop;
       const m = o.maintenance;
       if (m) {
         maintenanceLoop = startLoop({
           name: 'maintenance',
-          log: o.log,
+          health: health('maintenance'),
+          maxBackoffMs: 10_000,
           step: () => maintenanceStep({ exec, log: o.log, metrics: o.metrics, runner, options: m }, 30_000),
         });
       }
       if (o.listenUrl) {
-        const loop = fireLoop;
-        wakeup = createWakeup({
+        wakeup = new Listener({
           url: o.listenUrl,
-          channel: scheduleChannel(exec),
+          channels: [scheduleChannel(exec)],
           log: o.log,
-          onWake: () => loop.wake(),
+          applicationName: 'jobq-scheduler-listen',
+          label: 'schedule LISTEN connection',
+          onNotify: () => loop.wake(),
+          onConnected: () => loop.wake(),
         });
         wakeup.start();
       }

@@ -4,7 +4,8 @@ import type { Executor } from '../db/connect.js';
 import { isConnectionError } from '../errors.js';
 import { completeMany } from '../queue/index.js';
 import type { ActiveJob } from './active-job.js';
-import { Backoff, type DbHealth } from './db-retry.js';
+import { Backoff } from '../backoff.js';
+import type { DbHealth } from '../loop.js';
 import type { WriteGate } from './write-gate.js';
 
 export interface CompleterHost {

@@ -3,7 +3,7 @@
 import type { Executor } from '../db/connect.js';
 import { heartbeat, reclaimExpired, type Reclaimed } from '../queue/index.js';
 import { recordWorkerHeartbeat, registerWorker, type WorkerRegistration } from '../queue/registry.js';
-import { Backoff, type DbHealth } from './db-retry.js';
+import { startLoop, type DbHealth } from '../loop.js';
 import type { WriteGate } from './write-gate.js';
 
 export interface HeartbeatHost {
@@ -26,55 +26,6 @@ export async function register(host: HeartbeatHost): Promise<void> {
   await registerWorker(host.exec, host.registration);
 }
 
-/** A self-rescheduling timer loop: runs `tick`, then waits `delay()` (or the backoff after a failure). */
-class Loop {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
-  private readonly backoff = new Backoff();
-
-  constructor(
-    private readonly what: string,
-    private readonly health: DbHealth,
-    private readonly delay: () => number,
-    private readonly tick: () => Promise<void>,
-  ) {}
-
-  start(firstDelay: number): void {
-    this.schedule(firstDelay);
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick().then(
-        () => {
-          this.backoff.reset();
-          this.health.ok();
-          this.schedule(this.delay());
-        },
-        (err: unknown) => {
-          const d = Math.min(this.backoff.next(), this.delay());
-          this.health.failed(this.what, err, d);
-          this.schedule(d);
-        },
-      );
-    }, ms);
-  }
-
-  /** Runs a tick now (e.g. a last heartbeat); errors are the caller's. */
-  async runNow(): Promise<void> {
-    await this.running;
-    await this.tick();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
-  }
-}
-
 /** Starts the heartbeat loop (leases + registry). */
 export function startHeartbeat(host: HeartbeatHost): { stop(): Promise<void>; beat(): Promise<void> } {
   const every = Math.max(50, Math.floor(host.leaseMs / 3));
@@ -86,8 +37,16 @@ export function startHeartbeat(host: HeartbeatHost): { stop(): Promise<void>; be
     }
     if (!(await recordWorkerHeartbeat(host.exec, host.id, host.runningCount()))) await register(host);
   };
-  const loop = new Loop('heartbeat', host.health, () => every, tick);
-  loop.start(every);
+  const loop = startLoop({
+    name: 'heartbeat',
+    health: host.health,
+    firstDelayMs: every,
+    maxBackoffMs: every,
+    step: async () => {
+      await tick();
+      return every;
+    },
+  });
   return { stop: () => loop.stop(), beat: () => loop.runNow() };
 }
 
@@ -102,7 +61,15 @@ export function startReaper(host: HeartbeatHost): { stop(): Promise<void> } {
       if (rows.length < 1000) return;
     }
   };
-  const loop = new Loop('reclaiming expired leases', host.health, jittered, tick);
-  loop.start(jittered());
+  const loop = startLoop({
+    name: 'reclaiming expired leases',
+    health: host.health,
+    firstDelayMs: jittered(),
+    maxBackoffMs: half,
+    step: async () => {
+      await tick();
+      return jittered();
+    },
+  });
   return { stop: () => loop.stop() };
 }

@@ -5,7 +5,8 @@ import { LeaseLostError, isConnectionError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { fail, finishCancelled, release, type BackoffOptions } from '../queue/index.js';
 import { JobCancelledError, WorkerShutdownError, type ActiveJob } from './active-job.js';
-import { Backoff, type DbHealth } from './db-retry.js';
+import { Backoff } from '../backoff.js';
+import type { DbHealth } from '../loop.js';
 import type { JobMetrics } from './job-metrics.js';
 import type { WriteGate } from './write-gate.js';
 

@@ -3,7 +3,8 @@
 import type { Executor } from '../db/connect.js';
 import { claim, type ClaimedJob } from '../queue/index.js';
 import type { ActiveJob } from './active-job.js';
-import { Backoff, type DbHealth } from './db-retry.js';
+import { Backoff } from '../backoff.js';
+import type { DbHealth } from '../loop.js';
 
 export interface PoolHost {
   /** Where claims run (named prepared statements unless the connection cannot keep them). */

@@ -2,7 +2,7 @@
 // A handlers module maps job type → handler (a function, or { handler, timeoutMs?, maxAttempts?, backoff? }).
 import type { Transaction } from 'kysely';
 import type { Logger } from '../log.js';
-import type { BackoffOptions } from '../queue/backoff.js';
+import type { BackoffOptions } from '../backoff.js';
 
 /** The job a handler is running (one attempt of it). */
 export interface JobInfo {

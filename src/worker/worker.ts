@@ -13,12 +13,12 @@ import { unregisterWorker, type WorkerRegistration } from '../queue/registry.js'
 import { VERSION } from '../version.js';
 import { ActiveJob, JobContext, JobTimeoutError, type ContextHost } from './active-job.js';
 import { Completer, type CompleterHost } from './completer.js';
-import { DbHealth } from './db-retry.js';
 import { withBuiltins, unknownTypeMessage } from './handlers.js';
 import { register, startHeartbeat, startReaper, type HeartbeatHost } from './heartbeat.js';
 import { JobMetrics } from './job-metrics.js';
 import { JobTransactions } from './job-transaction.js';
-import { Listener, startJitteredPoll } from './listener.js';
+import { Listener } from '../db/listener.js';
+import { DbHealth, startLoop } from '../loop.js';
 import {
   workerSettings,
   type WorkerOptions,
@@ -63,7 +63,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
   private readonly cancelChannel: string;
   private phase: WorkerPhase = 'new';
   private listener: Listener | undefined;
-  private poll: { stop(): void } | undefined;
+  private poll: { stop(): Promise<void> } | undefined;
   private heartbeatLoop: { stop(): Promise<void>; beat(): Promise<void> } | undefined;
   private reaperLoop: { stop(): Promise<void> } | undefined;
   private idleWaiters: (() => void)[] = [];
@@ -182,12 +182,23 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
         url: this.settings.listenUrl,
         channels: [this.channel, this.cancelChannel],
         log: this.log,
-        onNotify: (ch, payload) => this.notified(ch, payload),
+        onNotify: (ch: string, payload: string) => this.notified(ch, payload),
         onConnected: () => this.wakeAll(),
       });
       this.listener.start();
     }
-    this.poll = startJitteredPoll(this.settings.pollIntervalMs, () => this.wakeAll());
+    // The poll fallback, jittered ±50% so idle workers started together do not poll in step: it keeps the
+    // worker correct when NOTIFY never arrives and finds jobs that became ready by time.
+    const jittered = (): number => Math.round(this.settings.pollIntervalMs * (0.5 + Math.random()));
+    this.poll = startLoop({
+      name: 'poll',
+      health: this.health,
+      firstDelayMs: jittered(),
+      step: () => {
+        this.wakeAll();
+        return Promise.resolve(jittered());
+      },
+    });
     this.log.info(
       { queues: this.registration.queues, types: this.registration.types, leaseMs: this.leaseMs },
       'worker started',
@@ -375,7 +386,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
       return;
     }
     this.phase = 'stopping';
-    this.poll?.stop();
+    await this.poll?.stop();
     const running = this.runningCount();
     this.log.info(
       { running, graceMs: this.settings.shutdownGraceMs },

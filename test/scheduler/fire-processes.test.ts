@@ -81,10 +81,13 @@ describe('database outage', () => {
 
       await proxy.cut();
       const cutAt = Date.now();
-      await waitFor(() => p.logs.some((l) => l.msg === 'scheduler: database unreachable, retrying'), {
-        what: 'the outage to be logged',
-        timeoutMs: 10_000,
-      }).catch((err: unknown) => {
+      await waitFor(
+        () => p.logs.some((l) => l.msg.startsWith('scheduler: database unavailable, retrying in')),
+        {
+          what: 'the outage to be logged',
+          timeoutMs: 10_000,
+        },
+      ).catch((err: unknown) => {
         throw new Error(`${String(err)}; log: ${JSON.stringify(p.logs.slice(-10))}; stderr: ${p.stderr()}`);
       });
       await waitFor(() => Date.now() - cutAt >= 3000, { what: '3 s of outage', intervalMs: 100 });
@@ -104,7 +107,7 @@ describe('database outage', () => {
       expectContiguousSeconds((await firedJobs(exec, 'beat')).map((j) => j.fireTime));
       expect(p.logs.some((l) => l.msg === 'scheduler: database reachable again, resuming')).toBe(true);
       expect(p.logs.some((l) => l.msg.startsWith('schedule LISTEN connection lost'))).toBe(true);
-      await waitFor(() => p.logs.some((l) => l.msg === 'schedule LISTEN connection restored'), {
+      await waitFor(() => p.logs.some((l) => l.msg === 'schedule LISTEN connection re-established'), {
         what: 'the LISTEN connection to come back',
         timeoutMs: 15_000,
       });

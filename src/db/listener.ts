@@ -1,8 +1,8 @@
-// The worker's wake-ups: the LISTEN connection (a direct pg.Client that reconnects by itself) and the
-// jittered poll fallback. Notifications are only hints; the poll and the heartbeat keep the worker correct.
+// The one LISTEN client (worker wake-ups and cancels, scheduler wake-ups): a direct pg.Client that
+// reconnects by itself. Notifications are only hints; callers keep a poll so they stay correct without them.
 import pg from 'pg';
+import { Backoff } from '../backoff.js';
 import type { Logger } from '../log.js';
-import { Backoff } from './db-retry.js';
 
 export interface ListenerOptions {
   url: string;
@@ -12,6 +12,10 @@ export interface ListenerOptions {
   /** Called after every successful (re)connect. */
   onConnected: () => void;
   pingIntervalMs?: number;
+  /** application_name of the connection (default jobq-worker-listen). */
+  applicationName?: string;
+  /** What the log lines call it (default "LISTEN connection"). */
+  label?: string;
 }
 
 /**
@@ -27,13 +31,17 @@ export class Listener {
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
-  private readonly backoff = new Backoff(250, 5000);
+  private readonly backoff = new Backoff();
 
   constructor(private readonly opts: ListenerOptions) {}
 
   /** Connects in the background; returns at once (a failure is retried, not thrown). */
   start(): void {
     void this.connect();
+  }
+
+  private get label(): string {
+    return this.opts.label ?? 'LISTEN connection';
   }
 
   /** True while LISTEN is active. */
@@ -45,7 +53,7 @@ export class Listener {
     if (this.stopped) return;
     const client = new pg.Client({
       connectionString: this.opts.url,
-      application_name: 'jobq-worker-listen',
+      application_name: this.opts.applicationName ?? 'jobq-worker-listen',
       keepAlive: true,
       connectionTimeoutMillis: 5000,
     });
@@ -69,7 +77,7 @@ export class Listener {
       return;
     }
     this.ready = true;
-    if (this.backoff.failing) this.opts.log.info('LISTEN connection re-established');
+    if (this.backoff.failing) this.opts.log.info(`${this.label} re-established`);
     this.backoff.reset();
     this.schedulePing(client);
     this.opts.onConnected();
@@ -87,7 +95,7 @@ export class Listener {
     const delay = this.backoff.next();
     this.opts.log.warn(
       { err: err instanceof Error ? err.message : undefined, retryInMs: delay },
-      `LISTEN connection lost or unavailable, reconnecting in ${delay}ms (polling meanwhile)`,
+      `${this.label} lost or unavailable, reconnecting in ${delay}ms (polling meanwhile)`,
     );
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
@@ -125,31 +133,4 @@ export class Listener {
     this.ready = false;
     if (c) await c.end().catch(() => undefined);
   }
-}
-
-/**
- * The poll fallback: calls onTick every intervalMs ±50% (so idle workers started together do not poll
- * in lockstep) until stopped. It keeps the worker correct when NOTIFY never arrives (a pooler, a lost
- * LISTEN connection) and finds jobs that became ready by time (delays, retry backoff).
- */
-export function startJitteredPoll(intervalMs: number, onTick: () => void): { stop(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const schedule = (): void => {
-    if (stopped) return;
-    timer = setTimeout(
-      () => {
-        onTick();
-        schedule();
-      },
-      Math.round(intervalMs * (0.5 + Math.random())),
-    );
-  };
-  schedule();
-  return {
-    stop() {
-      stopped = true;
-      clearTimeout(timer);
-    },
-  };
 }
