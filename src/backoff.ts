@@ -49,3 +49,6 @@ export class Backoff {
     return this.failures;
   }
 }
+
+/** Job retry backoff when nothing else is configured (JOBQ_BACKOFF_BASE_MS / JOBQ_BACKOFF_MAX_MS). */
+export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 1000, maxMs: 3_600_000 };

@@ -67,6 +67,21 @@ export const ENV_VARS: readonly EnvVar[] = [
     description: 'retry backoff base (full jitter, doubled per attempt)',
   },
   { name: 'JOBQ_BACKOFF_MAX_MS', default: '3600000', description: 'retry backoff cap' },
+  {
+    name: 'JOBQ_JOB_TIMEOUT_MS',
+    default: '900000',
+    description: 'timeout of a job whose type sets none (the attempt fails, the signal fires); 0: none',
+  },
+  {
+    name: 'JOBQ_MAX_RUNAWAYS',
+    default: '10',
+    description: 'handlers still running past timeout + grace before the worker stops and exits 1',
+  },
+  {
+    name: 'JOBQ_MAX_RESULT_BYTES',
+    default: 'JOBQ_MAX_PAYLOAD_BYTES',
+    description: 'largest job result stored (JSON bytes); larger results fail the attempt',
+  },
   { name: 'PORT', default: '8000', description: 'API port' },
   { name: 'JOBQ_API_HOST', default: '0.0.0.0', description: 'API listen address (jobq dev: 127.0.0.1)' },
   { name: 'JOBQ_API_TOKENS', default: '(none)', description: 'API bearer tokens, name:token[,name2:token2]' },
@@ -127,6 +142,9 @@ export interface Config {
   starvationMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  jobTimeoutMs: number;
+  maxRunaways: number;
+  maxResultBytes: number;
   port: number;
   apiHost: string;
   apiTokens: string | undefined;
@@ -180,6 +198,14 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     starvationMs: seconds('JOBQ_STARVATION_SECONDS', 60, 1, 30 * 86_400),
     backoffBaseMs: int('JOBQ_BACKOFF_BASE_MS', 1000, 1, 86_400_000),
     backoffMaxMs: int('JOBQ_BACKOFF_MAX_MS', 3_600_000, 1, 30 * 86_400_000),
+    jobTimeoutMs: int('JOBQ_JOB_TIMEOUT_MS', 900_000, 0, 7 * 86_400_000),
+    maxRunaways: int('JOBQ_MAX_RUNAWAYS', 10, 0, 10_000),
+    maxResultBytes: int(
+      'JOBQ_MAX_RESULT_BYTES',
+      int('JOBQ_MAX_PAYLOAD_BYTES', 1_048_576, 1024, 256 * 1_048_576),
+      1,
+      256 * 1_048_576,
+    ),
     port: int('PORT', 8000, 0, 65_535),
     apiHost: nonEmpty(env.JOBQ_API_HOST) ?? '0.0.0.0',
     apiTokens: nonEmpty(env.JOBQ_API_TOKENS),

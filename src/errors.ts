@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'DATABASE_UNAVAILABLE'
   | 'LEASE_LOST'
   | 'PERMANENT'
+  | 'WORKER_UNHEALTHY'
   | 'USAGE';
 
 /** Base class: a message meant for a human, and a code meant for programs. */
@@ -101,6 +102,13 @@ export class LeaseLostError extends JobqError {
 export class PermanentError extends JobqError {
   constructor(message: string) {
     super('PERMANENT', message);
+  }
+}
+
+/** A worker gave up (too many runaway handlers): it stops and exits non-zero so its supervisor restarts it. */
+export class WorkerUnhealthyError extends JobqError {
+  constructor(message: string) {
+    super('WORKER_UNHEALTHY', message);
   }
 }
 

@@ -8,6 +8,8 @@ export interface Service {
   start(): Promise<void>;
   /** Stops gracefully; must resolve even if start() failed part-way or is still running. */
   stop(): Promise<void>;
+  /** Rejects when the running service gives up (e.g. a worker with too many runaway handlers). */
+  readonly failure?: Promise<never> | undefined;
 }
 
 /** Starts services in order and stops them in reverse on SIGTERM/SIGINT; resolves when all stopped. */
@@ -30,7 +32,10 @@ export async function runUntilSignal(services: Service[], log: Logger): Promise<
     return stopping;
   };
   let signals = 0;
+  let failure: Error | undefined;
+  let resolveStopped: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => {
+    resolveStopped = resolve;
     const onSignal = (sig: NodeJS.Signals): void => {
       signals++;
       if (signals > 1) {
@@ -56,6 +61,12 @@ export async function runUntilSignal(services: Service[], log: Logger): Promise<
       started.push(s);
       starting = undefined;
       log.info({ service: s.name }, 'started');
+      // A service that gives up stops the process like a signal, then its error is the exit status.
+      s.failure?.catch((err: unknown) => {
+        failure ??= err as Error;
+        log.error({ service: s.name, err: (err as Error).message }, 'service failed; stopping');
+        void stopAll().then(resolveStopped);
+      });
     }
   } catch (err) {
     await stopAll();
@@ -63,4 +74,5 @@ export async function runUntilSignal(services: Service[], log: Logger): Promise<
     throw err;
   }
   await stopped;
+  if (failure !== undefined) throw failure;
 }

@@ -43,7 +43,7 @@ export function register(program: Command): void {
     )
     .action(async (_opts: unknown, cmd: Command) => {
       const config = configFrom(cmd);
-      const deps = daemonDeps(config, 'scheduler', 4);
+      const deps = daemonDeps(config, 'scheduler', 2);
       const services: Service[] = [
         databaseService(deps),
         // queue-depth sampler and /metrics on JOBQ_METRICS_PORT (0 turns the server off)

@@ -40,7 +40,7 @@ export function register(program: Command): void {
       });
       // Validate the queue list before touching the database (a typo exits 1 with a clear message).
       parseQueues(config.queues, config.concurrency, opts.queue !== undefined ? '--queue' : 'QUEUE');
-      const deps = daemonDeps(config, 'worker', 10);
+      const deps = daemonDeps(config, 'worker', 2);
       const services: Service[] = [
         databaseService(deps),
         ...metricsServices(deps, { sampler: false, server: true }),

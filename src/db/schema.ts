@@ -38,6 +38,11 @@ export interface JobsTable {
   updated_at: GeneratedTimestamp;
   started_at: Timestamp | null;
   finished_at: Timestamp | null;
+  /** The type's retry backoff, recorded by the claiming worker (null: the reclaimer's default). */
+  backoff_base_ms: number | null;
+  backoff_max_ms: number | null;
+  /** Graceful-shutdown releases without an outcome (past a bound, a release counts as an attempt). */
+  releases: Generated<number>;
 }
 
 export interface QueuesTable {
@@ -56,6 +61,9 @@ export interface WorkersTable {
   version: string;
   started_at: GeneratedTimestamp;
   last_heartbeat_at: GeneratedTimestamp;
+  /** The longest recent event-loop stall the worker reported, and when. */
+  stalled_ms: number | null;
+  stalled_at: Timestamp | null;
 }
 
 export interface RateLimitsTable {

@@ -104,6 +104,27 @@ export function createMetrics(registry = new Registry()) {
       help: 'Workers with a fresh heartbeat, sampled',
       registers: r,
     }),
+    workerRunaways: new Counter({
+      name: 'worker_runaway_handlers_total',
+      help: 'Handlers still running after their timeout and grace, whose slot was given back',
+      labelNames: ['queue', 'type'],
+      registers: r,
+    }),
+    workerRunawaysRunning: new Gauge({
+      name: 'worker_runaway_handlers',
+      help: 'Runaway handlers of this worker still running',
+      registers: r,
+    }),
+    workerEventLoopStalls: new Counter({
+      name: 'worker_event_loop_stalls_total',
+      help: 'Event-loop stalls long enough to delay lease renewal',
+      registers: r,
+    }),
+    workerEventLoopStallSeconds: new Gauge({
+      name: 'worker_event_loop_last_stall_seconds',
+      help: 'Length of the last event-loop stall that delayed lease renewal',
+      registers: r,
+    }),
     // API
     apiRequestDuration: new Histogram({
       name: 'api_request_duration_seconds',

@@ -6,6 +6,7 @@ import { NotFoundError, translateDbError } from '../errors.js';
 import { formatDuration } from '../parse.js';
 import { jobExplainContext, workerGet, type JobContextRow } from '../sql/explain.js';
 import { jobGet } from '../sql/jobs.js';
+import { workerStall } from '../sql/workers.js';
 import type { Job, JobStatus } from './types.js';
 import { validateId } from './validate.js';
 
@@ -67,18 +68,39 @@ export async function explainJob(exec: Executor, id: string, opts: ExplainOption
       onlineWithinMs: opts.onlineWithinMs,
       starvationMs: opts.starvationMs,
     });
+    let e: Explanation;
     switch (job.status) {
       case 'PENDING':
       case 'RETRY':
-        return explainWaiting(job, ctx);
+        e = explainWaiting(job, ctx);
+        break;
       case 'RUNNING':
-        return await explainRunning(exec, job, ctx.now);
+        e = await explainRunning(exec, job, ctx.now);
+        break;
       default:
-        return explainFinished(job, ctx.now);
+        e = explainFinished(job, ctx.now);
     }
+    return await withStallNote(exec, job, e);
   } catch (err) {
     throw translateDbError(err, exec.schema);
   }
+}
+
+/**
+ * When the job's last attempt ended by lease expiry and that worker reported an event-loop stall
+ * (a CPU-bound handler blocking it), say so: the stall, not a crash, is why the lease expired.
+ */
+async function withStallNote(exec: Executor, job: Job, e: Explanation): Promise<Explanation> {
+  const last = job.errors.at(-1);
+  if (!last?.worker || !last.message.startsWith('lease expired')) return e;
+  const stall = await workerStall(exec, last.worker);
+  if (!stall) return e;
+  const note = `worker ${last.worker} reported its event loop blocked for ${formatDuration(stall.stalledMs)} at ${stall.stalledAt.toISOString()} (a handler doing CPU-bound work on the main thread?)`;
+  return {
+    ...e,
+    summary: `${e.summary} Its last lease expired while ${note}.`,
+    details: [...e.details, { label: 'worker stall', value: note }],
+  };
 }
 
 /** "2026-01-02T03:04:05.000Z (in 5m 3s)" / "(12s ago)". */

@@ -3,7 +3,7 @@
 // compare-and-set in the maintenance table, never by in-memory leader state.
 import type { Executor } from '../db/connect.js';
 import type { JobStatus } from '../db/schema.js';
-import type { Reclaimed } from '../sql/jobs.js';
+import type { Reclaimed } from '../sql/job-outcomes.js';
 import { jobDeleteFinished } from '../sql/jobs-operator.js';
 import { maintenanceClaim, maintenanceDueInMs, maintenanceRecord } from '../sql/maintenance.js';
 import { workerDeleteStale } from '../sql/workers.js';

@@ -3,6 +3,7 @@
 import type { Executor } from '../db/connect.js';
 import {
   workerHeartbeat,
+  workerRecordStall,
   workerRegister,
   workerUnregister,
   type WorkerRegistration,
@@ -18,6 +19,11 @@ export function registerWorker(exec: Executor, w: WorkerRegistration): Promise<v
 /** Records a worker's heartbeat and load; false when its row is gone (pruned as stale). */
 export function recordWorkerHeartbeat(exec: Executor, id: string, running: number): Promise<boolean> {
   return workerHeartbeat(exec, id, running);
+}
+
+/** Records that the worker's event loop was blocked for `stalledMs` (shown by explain). */
+export function recordWorkerStall(exec: Executor, id: string, stalledMs: number): Promise<void> {
+  return workerRecordStall(exec, id, stalledMs);
 }
 
 /** Removes a worker's registration. */

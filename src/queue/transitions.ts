@@ -7,48 +7,66 @@
 //      │                  └── none left, or permanent error ──▶ DEAD
 //      └──── retry (from DEAD, RETRY or CANCELLED; attempts reset to 0)
 //   PENDING/RETRY ──cancel──▶ CANCELLED      RUNNING ──cancel──▶ cancel requested → CANCELLED by the worker
-//   RUNNING ──lease expired──▶ RETRY / DEAD (reaper)     RUNNING ──shutdown release──▶ PENDING
+//   RUNNING ──lease expired──▶ RETRY / DEAD (reaper: the lost attempt counts, same decision as a failure)
+//   RUNNING ──shutdown release──▶ PENDING (not counted; from release FREE_RELEASES+1 on, counted as a failure)
+//   RUNNING ──defer (never started, or no database connection for the handler)──▶ PENDING, not counted
 //
-// Every statement that ends a RUNNING job is fenced on (status, worker, attempt): zero rows changed means
-// the lease was lost, and the outcome is not recorded.
+// Every outcome of a RUNNING job goes through one fenced statement (setOutcomes → jobSetOutcomes): zero
+// rows changed means the lease was lost, and the outcome is not recorded. RETRY vs DEAD is decided in one
+// place (retryDecision in sql/job-outcomes.ts) for failures and lease expiry alike.
 import type { Executor } from '../db/connect.js';
+import { DEFAULT_BACKOFF, type BackoffOptions } from '../backoff.js';
 import {
-  jobCancelRunning,
-  jobClaim,
-  jobCompleteMany,
-  jobFail,
-  jobHeartbeat,
+  FREE_RELEASES,
   jobReclaimExpired,
-  jobRelease,
-  type ClaimParams,
-  type Fence,
+  jobSetOutcomes,
+  type OutcomeItem,
+  type OutcomeKind,
+  type OutcomeWritten,
   type Reclaimed,
-} from '../sql/jobs.js';
-import { backoffDelayMs, type BackoffOptions } from '../backoff.js';
-import type { AttemptError, ClaimedJob } from './types.js';
+} from '../sql/job-outcomes.js';
+import { jobClaim, jobHeartbeat, type ClaimParams, type Fence } from '../sql/jobs.js';
+import { storableError, storableResult } from './outcome-values.js';
+import type { ClaimedJob } from './types.js';
 
-export type { Fence, ClaimParams, Reclaimed };
+export type { Fence, ClaimParams, Reclaimed, OutcomeItem, OutcomeKind, OutcomeWritten };
+export { FREE_RELEASES, storableError, storableResult };
 
 /** Claims up to `limit` ready jobs of a queue (see jobClaim for the order). */
 export function claim(exec: Executor, p: ClaimParams): Promise<ClaimedJob[]> {
   return jobClaim(exec, p);
 }
 
+/**
+ * Writes outcomes of one worker's jobs in one fenced statement (the worker's one outcome path). Returns
+ * the rows written with their new status; a job missing from the answer had lost its lease. `defaults`:
+ * the backoff for jobs whose claim recorded none.
+ */
+export function setOutcomes(
+  exec: Executor,
+  workerId: string,
+  items: OutcomeItem[],
+  defaults: BackoffOptions = DEFAULT_BACKOFF,
+): Promise<OutcomeWritten[]> {
+  return jobSetOutcomes(exec, workerId, items, defaults);
+}
+
 /** Completes jobs (fenced). Returns the ids recorded; the rest had lost their lease. */
-export function completeMany(
+export async function completeMany(
   exec: Executor,
   workerId: string,
   items: (Fence & { result?: unknown })[],
 ): Promise<Set<string>> {
-  return jobCompleteMany(
+  const written = await setOutcomes(
     exec,
     workerId,
-    items.map((i) => ({
-      id: i.id,
-      attempt: i.attempt,
-      resultJson: i.result === undefined ? null : safeJson(i.result),
-    })),
+    items.map((i) => {
+      const r = storableResult(i.result);
+      if (!r.ok) throw new Error(r.message);
+      return { id: i.id, attempt: i.attempt, kind: 'complete', resultJson: r.json };
+    }),
   );
+  return new Set(written.map((w) => w.id));
 }
 
 /** Completes one job (fenced); false when the lease was lost. */
@@ -66,33 +84,38 @@ export interface FailInput extends Fence {
   workerId: string;
   error: unknown;
   permanent: boolean;
-  backoff: BackoffOptions;
+  /** Backoff when the job's claim recorded none. */
+  backoff?: BackoffOptions;
   /** A per-type max attempts that replaces the job's own (recorded on the job). */
   maxAttempts?: number;
 }
 
 /** Fails an attempt (fenced). Returns the new status, or null when the lease was lost. */
 export async function fail(exec: Executor, f: FailInput): Promise<'RETRY' | 'DEAD' | null> {
-  const r = await jobFail(exec, {
-    id: f.id,
-    attempt: f.attempt,
-    workerId: f.workerId,
-    error: describeError(f.error, f.attempt, f.workerId, f.permanent),
-    retryDelayMs: backoffDelayMs(f.attempt, f.backoff),
-    permanent: f.permanent,
-    ...(f.maxAttempts !== undefined ? { maxAttempts: f.maxAttempts } : {}),
-  });
-  return r?.status ?? null;
+  const e = storableError(f.error);
+  const [w] = await setOutcomes(
+    exec,
+    f.workerId,
+    [
+      {
+        id: f.id,
+        attempt: f.attempt,
+        kind: 'fail',
+        message: e.message,
+        stack: e.stack,
+        permanent: f.permanent,
+        maxAttempts: f.maxAttempts ?? null,
+      },
+    ],
+    f.backoff,
+  );
+  return (w?.status as 'RETRY' | 'DEAD' | undefined) ?? null;
 }
 
 /** Ends a RUNNING job whose cancellation was requested (fenced). */
-export function finishCancelled(exec: Executor, workerId: string, fence: Fence): Promise<boolean> {
-  return jobCancelRunning(exec, { ...fence, workerId });
-}
-
-/** Gives a worker's unfinished jobs back for immediate pickup (graceful shutdown). */
-export function release(exec: Executor, workerId: string, items: Fence[]): Promise<number> {
-  return jobRelease(exec, workerId, items);
+export async function finishCancelled(exec: Executor, workerId: string, fence: Fence): Promise<boolean> {
+  const w = await setOutcomes(exec, workerId, [{ ...fence, kind: 'cancel' }]);
+  return w.length === 1;
 }
 
 /** Extends a worker's leases; reports lost leases and cancellation requests. */
@@ -101,36 +124,10 @@ export function heartbeat(exec: Executor, workerId: string, ids: string[], lease
 }
 
 /** Reclaims jobs whose lease expired (any worker or the scheduler may call this). */
-export function reclaimExpired(exec: Executor, limit = 1000): Promise<Reclaimed[]> {
-  return jobReclaimExpired(exec, limit);
-}
-
-/** Turns anything thrown by a handler into an error-history entry (message and the head of the stack). */
-export function describeError(
-  err: unknown,
-  attempt: number,
-  worker: string | null,
-  permanent = false,
-): AttemptError {
-  const e =
-    err instanceof Error ? err : new Error(typeof err === 'string' ? err : (safeJson(err) ?? String(err)));
-  const stack = e.stack?.split('\n').slice(0, 6).join('\n');
-  return {
-    attempt,
-    message: (e.message || e.name).slice(0, 2000),
-    ...(stack ? { stack } : {}),
-    worker,
-    at: new Date().toISOString(),
-    ...(permanent ? { permanent: true } : {}),
-  };
-}
-
-function safeJson(v: unknown): string | null {
-  try {
-    // JSON.stringify returns undefined for undefined and functions, though typed as string.
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
-    return JSON.stringify(v) ?? null;
-  } catch {
-    return null;
-  }
+export function reclaimExpired(
+  exec: Executor,
+  limit = 1000,
+  defaults: BackoffOptions = DEFAULT_BACKOFF,
+): Promise<Reclaimed[]> {
+  return jobReclaimExpired(exec, limit, defaults);
 }

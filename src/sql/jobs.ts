@@ -163,6 +163,11 @@ export interface ClaimParams {
   leaseMs: number;
   /** A job ready for longer than this is claimed ahead of higher priorities. */
   starvationMs: number;
+  /**
+   * The claiming worker's retry policy per job type, as JSON {"type": {"a": maxAttempts?, "b": baseMs,
+   * "m": maxMs}}, recorded on each claimed row so a reclaim anywhere decides as a failure would.
+   */
+  retry?: string | null;
 }
 
 /**
@@ -215,7 +220,10 @@ export async function jobClaim(exec: Executor, p: ClaimParams): Promise<ClaimedJ
     ), claimed AS (
       UPDATE ${t.jobs} j SET
         status = 'RUNNING', attempts = j.attempts + 1, locked_by = ${p.workerId}, locked_at = now(),
-        lease_expires_at = now() + make_interval(secs => ${p.leaseMs / 1000}), started_at = now(), updated_at = now()
+        lease_expires_at = now() + make_interval(secs => ${p.leaseMs / 1000}), started_at = now(), updated_at = now(),
+        max_attempts = coalesce((${p.retry ?? null}::jsonb -> j.type ->> 'a')::int, j.max_attempts),
+        backoff_base_ms = coalesce((${p.retry ?? null}::jsonb -> j.type ->> 'b')::int, j.backoff_base_ms),
+        backoff_max_ms = coalesce((${p.retry ?? null}::jsonb -> j.type ->> 'm')::int, j.backoff_max_ms)
       FROM picked, async_commit WHERE j.id = picked.id
       RETURNING j.id, j.type, j.payload, j.queue, j.priority, j.attempts, j.max_attempts, j.run_after,
         j.created_at, picked.ord)
@@ -239,81 +247,6 @@ export interface Fence {
 }
 
 /**
- * Completes many jobs of one worker in one statement. Fenced: a row changes only if it is still
- * RUNNING under this worker and attempt. Returns the ids that changed; any other id lost its lease.
- */
-export async function jobCompleteMany(
-  exec: Executor,
-  workerId: string,
-  items: (Fence & { resultJson: string | null })[],
-): Promise<Set<string>> {
-  if (items.length === 0) return new Set();
-  const r = await sql<{ id: string }>`UPDATE ${exec.t.jobs} j SET
-      status = 'COMPLETED', result = v.result, finished_at = now(), updated_at = now(), lease_expires_at = NULL
-    FROM unnest(${items.map((i) => i.id)}::uuid[], ${items.map((i) => i.attempt)}::int[], ${items.map((i) => i.resultJson)}::jsonb[])
-      AS v(id, attempt, result)
-    WHERE j.id = v.id AND j.status = 'RUNNING' AND j.locked_by = ${workerId} AND j.attempts = v.attempt
-    RETURNING j.id`.execute(exec.raw);
-  return new Set(r.rows.map((x) => x.id));
-}
-
-export interface FailParams extends Fence {
-  workerId: string;
-  error: AttemptError;
-  /** Delay before the next attempt when one is left. */
-  retryDelayMs: number;
-  /** Skip remaining attempts: straight to DEAD. */
-  permanent: boolean;
-  /** The handler's per-type max attempts: replaces the job's max_attempts (recorded on the row). */
-  maxAttempts?: number;
-}
-
-/** Fails one attempt (fenced): RETRY after the delay, or DEAD when out of attempts or permanent. */
-export async function jobFail(exec: Executor, p: FailParams): Promise<{ status: 'RETRY' | 'DEAD' } | null> {
-  const max = sql`coalesce(${p.maxAttempts ?? null}::int, max_attempts)`;
-  const r = await sql<{ status: 'RETRY' | 'DEAD' }>`UPDATE ${exec.t.jobs} SET
-      status = CASE WHEN ${p.permanent} OR attempts >= ${max} THEN 'DEAD' ELSE 'RETRY' END,
-      run_after = CASE WHEN ${p.permanent} OR attempts >= ${max} THEN run_after
-                       ELSE now() + make_interval(secs => ${p.retryDelayMs / 1000}) END,
-      finished_at = CASE WHEN ${p.permanent} OR attempts >= ${max} THEN now() END,
-      max_attempts = ${max},
-      last_error = ${p.error.message}, errors = errors || ${JSON.stringify([p.error])}::jsonb,
-      lease_expires_at = NULL, updated_at = now()
-    WHERE id = ${p.id} AND status = 'RUNNING' AND locked_by = ${p.workerId} AND attempts = ${p.attempt}
-    RETURNING status`.execute(exec.raw);
-  return r.rows[0] ?? null;
-}
-
-/** Ends a running job whose cancellation was requested (fenced). */
-export async function jobCancelRunning(exec: Executor, p: Fence & { workerId: string }): Promise<boolean> {
-  const r =
-    await sql`UPDATE ${exec.t.jobs} SET status = 'CANCELLED', finished_at = now(), updated_at = now(), lease_expires_at = NULL
-    WHERE id = ${p.id} AND status = 'RUNNING' AND locked_by = ${p.workerId} AND attempts = ${p.attempt}`.execute(
-      exec.raw,
-    );
-  return Number(r.numAffectedRows ?? 0) === 1;
-}
-
-/**
- * Gives unfinished jobs back (graceful shutdown): PENDING, ready at once, and the attempt is not counted
- * (the worker id is never reused, so the fence stays unique). Wakes other workers of those queues
- * (NOTIFY) so they take the jobs at once.
- */
-export async function jobRelease(exec: Executor, workerId: string, items: Fence[]): Promise<number> {
-  if (items.length === 0) return 0;
-  const r = await sql<{ n: number }>`WITH rel AS (
-      UPDATE ${exec.t.jobs} j SET status = 'PENDING', attempts = j.attempts - 1, run_after = now(),
-        locked_by = NULL, locked_at = NULL, lease_expires_at = NULL, started_at = NULL, updated_at = now()
-      FROM unnest(${items.map((i) => i.id)}::uuid[], ${items.map((i) => i.attempt)}::int[]) AS v(id, attempt)
-      WHERE j.id = v.id AND j.status = 'RUNNING' AND j.locked_by = ${workerId} AND j.attempts = v.attempt
-      RETURNING j.queue)
-    SELECT count(*) AS n,
-      CASE WHEN count(*) > 0 THEN pg_notify(${channelFor(exec)}, string_agg(DISTINCT queue, ',')) END AS notified
-    FROM rel`.execute(exec.raw);
-  return r.rows[0]?.n ?? 0;
-}
-
-/**
  * Extends the leases of a worker's running jobs in one statement. Returns, for each job still held,
  * whether cancellation was requested; an id missing from the result has lost its lease.
  */
@@ -329,53 +262,6 @@ export async function jobHeartbeat(
     WHERE id = ANY(${ids}::uuid[]) AND status = 'RUNNING' AND locked_by = ${workerId}
     RETURNING id, cancel_requested_at IS NOT NULL AS cancel`.execute(exec.raw);
   return r.rows.map((x) => ({ id: x.id, cancelRequested: x.cancel }));
-}
-
-/** A reclaimed job (its lease had expired). */
-export interface Reclaimed {
-  id: string;
-  queue: string;
-  type: string;
-  status: 'RETRY' | 'DEAD' | 'CANCELLED';
-  lockedBy: string | null;
-}
-
-/**
- * Reclaims running jobs whose lease expired (jobs_running_lease_idx): RETRY at once, DEAD when out of
- * attempts, CANCELLED when cancellation had been requested. Records the lost attempt in the history.
- */
-export async function jobReclaimExpired(exec: Executor, limit: number): Promise<Reclaimed[]> {
-  const t = exec.t;
-  const r = await sql<{
-    id: string;
-    queue: string;
-    type: string;
-    status: Reclaimed['status'];
-    locked_by: string | null;
-  }>`
-    WITH expired AS (
-      SELECT id FROM ${t.jobs} WHERE status = 'RUNNING' AND lease_expires_at < now()
-      ORDER BY lease_expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED
-    )
-    UPDATE ${t.jobs} j SET
-      status = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'CANCELLED'
-                    WHEN j.attempts >= j.max_attempts THEN 'DEAD' ELSE 'RETRY' END,
-      run_after = now(),
-      finished_at = CASE WHEN j.cancel_requested_at IS NOT NULL OR j.attempts >= j.max_attempts THEN now() END,
-      last_error = 'lease expired: worker ' || coalesce(j.locked_by, '?') || ' stopped renewing it',
-      errors = j.errors || jsonb_build_array(jsonb_build_object(
-        'attempt', j.attempts, 'worker', j.locked_by, 'at', now(),
-        'message', 'lease expired: worker ' || coalesce(j.locked_by, '?') || ' stopped renewing it (crashed, stalled or partitioned)')),
-      lease_expires_at = NULL, updated_at = now()
-    FROM expired WHERE j.id = expired.id
-    RETURNING j.id, j.queue, j.type, j.status, j.locked_by`.execute(exec.raw);
-  return r.rows.map((x) => ({
-    id: x.id,
-    queue: x.queue,
-    type: x.type,
-    status: x.status,
-    lockedBy: x.locked_by,
-  }));
 }
 
 /** The NOTIFY channel of a schema: payload is a comma list of queues with new ready jobs. */

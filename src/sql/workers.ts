@@ -42,6 +42,23 @@ export async function workerHeartbeat(exec: Executor, id: string, running: numbe
   return Number(r.numAffectedRows ?? 0) === 1;
 }
 
+/** Records an event-loop stall the worker noticed (explain cites it for leases that expired then). */
+export async function workerRecordStall(exec: Executor, id: string, stalledMs: number): Promise<void> {
+  await sql`UPDATE ${exec.t.workers} SET stalled_ms = ${Math.round(stalledMs)}, stalled_at = now()
+    WHERE id = ${id}`.execute(exec.raw);
+}
+
+/** The last event-loop stall a worker reported, if any. */
+export async function workerStall(
+  exec: Executor,
+  id: string,
+): Promise<{ stalledMs: number; stalledAt: Date } | undefined> {
+  const r = await sql<{ stalled_ms: number; stalled_at: Date }>`SELECT stalled_ms, stalled_at
+    FROM ${exec.t.workers} WHERE id = ${id} AND stalled_at IS NOT NULL`.execute(exec.raw);
+  const x = r.rows[0];
+  return x ? { stalledMs: x.stalled_ms, stalledAt: x.stalled_at } : undefined;
+}
+
 /** Removes a worker's registration (clean shutdown). */
 export async function workerUnregister(exec: Executor, id: string): Promise<void> {
   await exec.db.deleteFrom('workers').where('id', '=', id).execute();

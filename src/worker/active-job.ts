@@ -6,12 +6,12 @@ import type { ClaimedJob } from '../queue/index.js';
 import type { HandlerContext, JobInfo, ResolvedHandler } from './types.js';
 
 /**
- * States: queued (claimed ahead, waiting for a slot) → running → completing (result waiting for the
- * batched write) | committing (inside ctx.transaction's completion) | writing (fail/cancel being
- * recorded) → finished (recorded, refused, released or lost). Only queued and running jobs can be
- * cancelled or declared lost; only running ones time out.
+ * States: queued (claimed ahead, waiting for a slot) → running → settling (its outcome is queued for or
+ * being written by the outcome writer) | committing (inside ctx.transaction's completion) → finished
+ * (recorded, refused, released or lost). Only queued and running jobs can be cancelled or declared lost;
+ * only running ones time out. The state changes only through the methods below.
  */
-export type JobState = 'queued' | 'running' | 'completing' | 'committing' | 'writing' | 'finished';
+export type JobState = 'queued' | 'running' | 'settling' | 'committing' | 'finished';
 
 /** Why a job's signal fired (signal.reason). */
 export class JobCancelledError extends Error {
@@ -35,6 +35,14 @@ export class WorkerShutdownError extends Error {
   }
 }
 
+/** A handler's result that cannot be stored (not JSON, too large); the attempt fails permanently. */
+export class UnstorableResultError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnstorableResultError';
+  }
+}
+
 /** What the context needs from the worker. */
 export interface ContextHost {
   readonly log: Logger;
@@ -42,10 +50,12 @@ export interface ContextHost {
 }
 
 export class ActiveJob {
-  state: JobState = 'queued';
-  /** The handler's return value while waiting for the completion flush. */
-  result: unknown;
+  private current: JobState = 'queued';
   timer: NodeJS.Timeout | undefined;
+  /** The slot was given back before the handler returned (timed out and ignored its signal). */
+  slotFreed = false;
+  /** ctx.transaction could not get a database connection: not the handler's failure. */
+  dbUnavailable: unknown;
   txUsed = false;
   /** ctx.transaction committed the completion; the handler's own outcome no longer matters. */
   completedInTx = false;
@@ -62,6 +72,41 @@ export class ActiveJob {
     readonly spec: ResolvedHandler | undefined,
     readonly queue: string,
   ) {}
+
+  get state(): JobState {
+    return this.current;
+  }
+
+  /** queued → running (a slot took it). */
+  start(): void {
+    this.current = 'running';
+  }
+
+  /** running or queued → settling: its outcome is decided; false when it already was. */
+  settle(): boolean {
+    if (this.current !== 'running' && this.current !== 'queued') return false;
+    this.current = 'settling';
+    return true;
+  }
+
+  /** running → committing (ctx.transaction writes the completion), and back when that rolled back. */
+  commit(): void {
+    this.current = 'committing';
+  }
+
+  rolledBack(): void {
+    if (this.current === 'committing') this.current = 'running';
+  }
+
+  /** settling → running: the database refused the outcome's content; another outcome is decided. */
+  reopen(): void {
+    if (this.current === 'settling') this.current = 'running';
+  }
+
+  /** → finished: recorded, refused, released or lost; the lease is no longer renewed. */
+  finish(): void {
+    this.current = 'finished';
+  }
 
   get id(): string {
     return this.job.id;

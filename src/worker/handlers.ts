@@ -130,6 +130,21 @@ export async function loadHandlersModule(
   return map as HandlerMap;
 }
 
+/**
+ * The retry policy a claim records on each job (sql/jobs.ts jobClaim): type → {a: maxAttempts?, b: backoff
+ * base, m: backoff cap}, as JSON, so a reclaim by any process decides RETRY/DEAD as a failure here would.
+ */
+export function retryPolicyJson(handlers: Map<string, ResolvedHandler>): string {
+  const policy: Record<string, { a?: number; b: number; m: number }> = {};
+  for (const h of handlers.values())
+    policy[h.type] = {
+      ...(h.maxAttempts !== undefined ? { a: h.maxAttempts } : {}),
+      b: h.backoff.baseMs,
+      m: h.backoff.maxMs,
+    };
+  return JSON.stringify(policy);
+}
+
 /** The error recorded for a job whose type this worker has no handler for. */
 export function unknownTypeMessage(type: string, workerId: string, known: Iterable<string>): string {
   const list = [...known].sort();

@@ -1,7 +1,7 @@
-// The worker's periodic database work: the heartbeat (every lease/3: one statement renews all held leases
+// The worker's periodic work (the poll fallback, and its periodic database work): the heartbeat (every lease/3: one statement renews all held leases
 // and reports lost leases and cancel requests, then the registry row) and the reaper (~lease/2, jittered).
 import type { Executor } from '../db/connect.js';
-import { heartbeat, reclaimExpired, type Reclaimed } from '../queue/index.js';
+import { heartbeat, reclaimExpired, type BackoffOptions, type Reclaimed } from '../queue/index.js';
 import { recordWorkerHeartbeat, registerWorker, type WorkerRegistration } from '../queue/registry.js';
 import { startLoop, type DbHealth } from '../loop.js';
 import type { WriteGate } from './write-gate.js';
@@ -13,6 +13,8 @@ export interface HeartbeatHost {
   readonly gate: WriteGate;
   readonly leaseMs: number;
   readonly registration: WorkerRegistration;
+  /** Retry backoff of reclaimed jobs whose claim recorded none. */
+  readonly defaultBackoff: BackoffOptions;
   /** Ids of every job whose lease this worker holds. */
   heldIds(): string[];
   /** The heartbeat answered: `held` maps each still-held id to whether cancellation was requested. */
@@ -56,7 +58,7 @@ export function startReaper(host: HeartbeatHost): { stop(): Promise<void> } {
   const jittered = (): number => Math.round(half * (0.75 + Math.random() * 0.5));
   const tick = async (): Promise<void> => {
     for (;;) {
-      const rows = await reclaimExpired(host.exec, 1000);
+      const rows = await reclaimExpired(host.exec, 1000, host.defaultBackoff);
       if (rows.length > 0) host.reclaimed(rows);
       if (rows.length < 1000) return;
     }
@@ -72,4 +74,21 @@ export function startReaper(host: HeartbeatHost): { stop(): Promise<void> } {
     },
   });
   return { stop: () => loop.stop() };
+}
+
+/**
+ * The poll fallback: wakes the pools every intervalMs ±50% (so idle workers started together do not poll
+ * in step). It keeps the worker correct when NOTIFY never arrives and finds jobs ready by time.
+ */
+export function startPoll(intervalMs: number, health: DbHealth, tick: () => void): { stop(): Promise<void> } {
+  const jittered = (): number => Math.round(intervalMs * (0.5 + Math.random()));
+  return startLoop({
+    name: 'poll',
+    health,
+    firstDelayMs: jittered(),
+    step: () => {
+      tick();
+      return Promise.resolve(jittered());
+    },
+  });
 }

@@ -14,7 +14,12 @@ import { Worker } from './worker.js';
 export { Worker };
 export { parseQueues, type WorkerOptions } from './options.js';
 export { BUILTIN_HANDLERS, sleep } from './builtin.js';
-export { JobCancelledError, JobTimeoutError, WorkerShutdownError } from './active-job.js';
+export {
+  JobCancelledError,
+  JobTimeoutError,
+  UnstorableResultError,
+  WorkerShutdownError,
+} from './active-job.js';
 export type { Handler, HandlerContext, HandlerMap, HandlerSpec, JobInfo } from './types.js';
 
 /**
@@ -41,6 +46,7 @@ export interface WorkerServiceOptions {
 /** The worker as a Service of a daemon process, configured from Config (QUEUE, CONCURRENCY, JOBQ_*). */
 export function createWorkerService(deps: WorkerDeps, opts: WorkerServiceOptions = {}): Service {
   let worker: Worker | undefined;
+  let failed: Promise<never> | undefined;
   return {
     name: 'worker',
     async start() {
@@ -57,11 +63,18 @@ export function createWorkerService(deps: WorkerDeps, opts: WorkerServiceOptions
         pollIntervalMs: c.pollIntervalMs,
         starvationMs: c.starvationMs,
         backoff: { baseMs: c.backoffBaseMs, maxMs: c.backoffMaxMs },
+        jobTimeoutMs: c.jobTimeoutMs,
+        maxRunaways: c.maxRunaways,
+        maxResultBytes: c.maxResultBytes,
         listen: listen ?? false,
         logger: deps.log,
         metrics: deps.metrics,
       });
       await worker.start();
+      failed = worker.failure;
+    },
+    get failure() {
+      return failed;
     },
     async stop() {
       await worker?.stop();

@@ -41,10 +41,23 @@ export interface WorkerOptions {
    * The worker falls back by itself when a pooler rejects them; false skips trying.
    */
   preparedStatements?: boolean;
-  /** Connections of the worker's own pool when it opens one (default 10). */
+  /** Connections of the worker's own pool when it opens one (default 2: claims, heartbeats, outcomes). */
   poolSize?: number;
-  /** Connections reserved for handlers' ctx.transaction (default: min(total slots, 10)). */
+  /** Most connections open at once for handlers' ctx.transaction, opened on demand (default: min(total slots, 10)). */
   transactionPoolSize?: number;
+  /**
+   * Timeout of every job whose type sets none (default 15 minutes; 0: none). When it passes, the attempt
+   * fails at once ("timed out after N ms") and the signal fires.
+   */
+  jobTimeoutMs?: number;
+  /** After a timeout, how long a handler may ignore its signal before its slot is given back (default 5 s). */
+  timeoutGraceMs?: number;
+  /** More runaway handlers than this at once: stop claiming and fail the worker (default 10). */
+  maxRunaways?: number;
+  /** Largest result stored, as JSON bytes (default 1 MiB, the payload limit). */
+  maxResultBytes?: number;
+  /** An event-loop stall this long is logged, counted and reported (default: a third of the lease). */
+  stallThresholdMs?: number;
   logger?: Logger;
   metrics?: Metrics;
 }
@@ -98,6 +111,11 @@ export interface WorkerSettings {
   listenUrl: string | null;
   claimBatch: number;
   transactionPoolSize: number;
+  jobTimeoutMs: number;
+  timeoutGraceMs: number;
+  maxRunaways: number;
+  maxResultBytes: number;
+  stallThresholdMs: number;
 }
 
 /** Validates options into settings (errors name the option and what was expected). */
@@ -110,9 +128,10 @@ export function workerSettings(opts: WorkerOptions, url: string): WorkerSettings
   const listen = opts.listen;
   if (listen !== undefined && listen !== false && (typeof listen !== 'string' || listen === ''))
     throw new ValidationError('listen', 'a PostgreSQL URL, or false to poll only');
+  const leaseMs = ms('leaseMs', opts.leaseMs, 30_000, 200, 86_400_000);
   return {
     queues,
-    leaseMs: ms('leaseMs', opts.leaseMs, 30_000, 200, 86_400_000),
+    leaseMs,
     shutdownGraceMs: ms('shutdownGraceMs', opts.shutdownGraceMs, 25_000, 0, 86_400_000),
     pollIntervalMs: ms('pollIntervalMs', opts.pollIntervalMs, 1000, 10, 3_600_000),
     starvationMs: ms('starvationMs', opts.starvationMs, 60_000, 1, 30 * 86_400_000),
@@ -129,6 +148,11 @@ export function workerSettings(opts: WorkerOptions, url: string): WorkerSettings
       1,
       1000,
     ),
+    jobTimeoutMs: ms('jobTimeoutMs', opts.jobTimeoutMs, 900_000, 0, 7 * 86_400_000),
+    timeoutGraceMs: ms('timeoutGraceMs', opts.timeoutGraceMs, 5000, 0, 3_600_000),
+    maxRunaways: ms('maxRunaways', opts.maxRunaways, 10, 0, MAX_SLOTS),
+    maxResultBytes: ms('maxResultBytes', opts.maxResultBytes, 1_048_576, 1, 256 * 1_048_576),
+    stallThresholdMs: ms('stallThresholdMs', opts.stallThresholdMs, Math.floor(leaseMs / 3), 10, 86_400_000),
   };
 }
 
@@ -144,6 +168,8 @@ export interface WorkerStats {
   pendingCompletions: number;
   /** The LISTEN connection is up. */
   listening: boolean;
+  /** Handlers still running after their timeout and grace (their slots were given back). */
+  runaways: number;
   queues: {
     name: string;
     slots: number;

@@ -1,101 +1,148 @@
-// Writing a held job's outcome, fenced on (worker, attempt): failed attempts, cancellations, releases,
-// and lost-lease bookkeeping; writes are retried while the database is unreachable.
-import type { Executor } from '../db/connect.js';
-import { LeaseLostError, isConnectionError } from '../errors.js';
+// How a held job's attempt ends, decided in one place: completed (result checked), failed, timed out,
+// cancelled, released (graceful shutdown), deferred (never started, or no database connection for the
+// handler), or lost. Each decision goes to the one outcome writer; its answer is booked here.
+import type { JobStatus } from '../db/schema.js';
+import { LeaseLostError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { fail, finishCancelled, release, type BackoffOptions } from '../queue/index.js';
-import { JobCancelledError, WorkerShutdownError, type ActiveJob } from './active-job.js';
-import { Backoff } from '../backoff.js';
-import type { DbHealth } from '../loop.js';
-import type { JobMetrics } from './job-metrics.js';
-import type { WriteGate } from './write-gate.js';
+import { storableError, storableResult, type OutcomeItem } from '../queue/index.js';
+import {
+  JobCancelledError,
+  UnstorableResultError,
+  WorkerShutdownError,
+  type ActiveJob,
+} from './active-job.js';
+import type { FinalStatus, JobMetrics } from './job-metrics.js';
+import type { OutcomeWriter } from './outcome-writer.js';
 
-export interface OutcomesHost {
-  readonly exec: Executor;
-  readonly id: string;
-  readonly log: Logger;
-  readonly health: DbHealth;
-  readonly gate: WriteGate;
-  readonly jm: JobMetrics;
-  readonly defaultBackoff: BackoffOptions;
+export interface OutcomesDeps {
+  log: Logger;
+  jm: JobMetrics;
   /** Jobs whose lease the worker holds, by id (an entry is removed when its outcome is settled). */
-  readonly held: Map<string, ActiveJob>;
+  held: Map<string, ActiveJob>;
+  maxResultBytes: number;
 }
 
 /** True for errors meant to skip the remaining attempts (PermanentError, also across module copies). */
 function isPermanent(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const e = err as { name?: unknown; code?: unknown };
-  return e.name === 'PermanentError' || e.code === 'PERMANENT';
+  return e.name === 'PermanentError' || e.code === 'PERMANENT' || err instanceof UnstorableResultError;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 export class Outcomes {
-  private hardStopped = false;
-  private readonly writes = new Set<Promise<unknown>>();
+  writer: OutcomeWriter | undefined;
 
-  constructor(private readonly h: OutcomesHost) {}
+  constructor(private readonly d: OutcomesDeps) {}
 
-  /** Records a failed attempt (fenced): RETRY with backoff, or DEAD (out of attempts, or permanent). */
-  fail(aj: ActiveJob, err: unknown): void {
-    const h = this.h;
-    aj.state = 'writing';
-    const permanent = isPermanent(err);
-    const { job, spec } = aj;
-    const write = this.persist('recording a failed attempt', () =>
-      fail(h.exec, {
-        id: job.id,
-        attempt: job.attempt,
-        workerId: h.id,
-        error: err,
-        permanent,
-        backoff: spec?.backoff ?? h.defaultBackoff,
-        ...(spec?.maxAttempts !== undefined ? { maxAttempts: spec.maxAttempts } : {}),
-      }),
-    ).then((status) => {
-      if (status === null) this.refused(aj, 'failure');
-      else if (status !== undefined) {
-        h.jm.finished(aj.queue, job.type, status);
-        h.log.warn(
-          {
-            jobId: job.id,
-            type: job.type,
-            attempt: job.attempt,
-            status,
-            err: (err as Error | undefined)?.message,
-          },
-          status === 'DEAD' ? 'attempt failed; job is DEAD' : 'attempt failed; will retry',
-        );
-      }
-      this.finish(aj);
+  private write(aj: ActiveJob, item: Omit<OutcomeItem, 'id' | 'attempt'>): void {
+    (this.writer as OutcomeWriter).add(aj, { id: aj.id, attempt: aj.attempt, ...item });
+  }
+
+  /** The handler returned: COMPLETED with its result, or a failed attempt when the result cannot be stored. */
+  completed(aj: ActiveJob, value: unknown): void {
+    const r = storableResult(value, this.d.maxResultBytes);
+    if (!r.ok) return this.failed(aj, new UnstorableResultError(r.message));
+    if (aj.settle()) this.write(aj, { kind: 'complete', resultJson: r.json });
+  }
+
+  /** A failed attempt: RETRY with backoff, or DEAD (out of attempts, or permanent). */
+  failed(aj: ActiveJob, err: unknown): void {
+    if (!aj.settle()) return;
+    const e = storableError(err);
+    this.write(aj, {
+      kind: 'fail',
+      message: e.message,
+      stack: e.stack,
+      permanent: isPermanent(err),
+      maxAttempts: aj.spec?.maxAttempts ?? null,
     });
-    this.track(write);
   }
 
   /** Cancel requested while running or waiting for a slot: the signal fires, the job ends CANCELLED. */
   cancel(aj: ActiveJob): void {
-    const h = this.h;
-    if (aj.state !== 'running' && aj.state !== 'queued') return;
-    aj.state = 'writing';
+    if (!aj.settle()) return;
     aj.abort(new JobCancelledError(aj.id));
-    const write = this.persist('recording a cancellation', () =>
-      finishCancelled(h.exec, h.id, aj.fence),
-    ).then((ok) => {
-      if (ok === true) {
-        h.jm.finished(aj.queue, aj.job.type, 'CANCELLED');
-        h.log.info({ jobId: aj.id, type: aj.job.type }, 'job cancelled while running');
-      } else if (ok === false) this.refused(aj, 'cancellation');
-      this.finish(aj);
-    });
-    this.track(write);
+    this.write(aj, { kind: 'cancel' });
   }
 
-  /** A completion was written (recorded) or refused by the fence. */
-  completed(aj: ActiveJob, recorded: boolean): void {
-    if (recorded) this.h.jm.finished(aj.queue, aj.job.type, 'COMPLETED');
-    else this.refused(aj, 'completion');
+  /**
+   * Graceful shutdown: fires the signals and hands the jobs back (PENDING at once). Running jobs are
+   * released (not counted, up to FREE_RELEASES times); jobs that never started are deferred (never counted).
+   */
+  release(jobs: ActiveJob[]): void {
+    for (const aj of jobs) {
+      const started = aj.state === 'running';
+      if (!aj.settle()) continue;
+      aj.abort(new WorkerShutdownError());
+      if (started)
+        this.write(aj, {
+          kind: 'release',
+          message: 'released by a graceful shutdown of its worker before it finished',
+        });
+      else this.write(aj, { kind: 'defer', delayMs: 0 });
+    }
+  }
+
+  /** Hands a job back without counting an attempt, ready after `delayMs` (e.g. no database connection). */
+  defer(aj: ActiveJob, delayMs: number, why: string): void {
+    if (!aj.settle()) return;
+    this.d.log.info({ jobId: aj.id, type: aj.job.type, delayMs }, `job ${aj.id} handed back: ${why}`);
+    this.write(aj, { kind: 'defer', delayMs });
+  }
+
+  /** The writer's answer: book the outcome (metrics, logs), stop holding the job. */
+  written(aj: ActiveJob, item: OutcomeItem, status: JobStatus | null): void {
+    const { jm, log } = this.d;
     this.finish(aj);
+    if (status === null) return this.refusedByFence(aj, item.kind);
+    if (item.kind === 'release' || item.kind === 'defer') {
+      if (status !== 'PENDING') {
+        jm.finished(aj.queue, aj.job.type, status as FinalStatus);
+        log.warn(
+          { jobId: aj.id, type: aj.job.type, attempt: aj.attempt, status },
+          `job ${aj.id} released once too often without finishing: counted as a failed attempt (${status})`,
+        );
+      }
+      return;
+    }
+    jm.finished(aj.queue, aj.job.type, status as FinalStatus);
+    if (item.kind === 'fail')
+      log.warn(
+        { jobId: aj.id, type: aj.job.type, attempt: aj.attempt, status, err: item.message },
+        status === 'DEAD' ? 'attempt failed; job is DEAD' : 'attempt failed; will retry',
+      );
+    else if (item.kind === 'cancel')
+      log.info({ jobId: aj.id, type: aj.job.type }, 'job cancelled while running');
+  }
+
+  /** The database refused the item itself (not an outage): a result it cannot store fails the attempt. */
+  refusedItem(aj: ActiveJob, item: OutcomeItem, err: unknown): void {
+    const why = storableError(err).message;
+    if (item.kind === 'complete') {
+      aj.reopen();
+      return this.failed(aj, new UnstorableResultError(`could not store the job's result: ${why}`));
+    }
+    if (item.kind === 'fail' && item.stack !== null) {
+      // Retry once with the bare minimum (the error text itself was refused).
+      this.write(aj, { ...item, message: `the error could not be stored: ${why}`, stack: null });
+      return;
+    }
+    this.finish(aj);
+    this.d.log.error(
+      { jobId: aj.id, kind: item.kind, err },
+      `writing the ${item.kind} of job ${aj.id} failed; the lease will expire and the job be reclaimed`,
+    );
+  }
+
+  /** The heartbeat's answer: `held` maps each still-held id to whether cancellation was requested. */
+  leasesChecked(sent: string[], held: Map<string, boolean>): void {
+    for (const id of sent) {
+      const aj = this.d.held.get(id);
+      if (aj?.state !== 'running' && aj?.state !== 'queued') continue;
+      const cancelRequested = held.get(id);
+      if (cancelRequested === undefined) this.lost(aj);
+      else if (cancelRequested) this.cancel(aj);
+    }
   }
 
   /** The lease is gone (heartbeat or reaper says so): fire the signal, stop holding, count it. */
@@ -103,79 +150,31 @@ export class Outcomes {
     this.finish(aj);
     aj.abort(new LeaseLostError(aj.id));
     this.countLost(aj);
-    this.h.log.warn(
-      { jobId: aj.id, type: aj.job.type, attempt: aj.job.attempt },
+    this.d.log.warn(
+      { jobId: aj.id, type: aj.job.type, attempt: aj.attempt },
       `lost the lease on job ${aj.id} (it expired and was reclaimed); its signal fired and its outcome will not be recorded`,
     );
   }
 
   /** A fenced write changed nothing: the lease had been lost. */
-  refused(aj: ActiveJob, what: string): void {
+  refusedByFence(aj: ActiveJob, what: string): void {
     this.countLost(aj);
-    this.h.log.warn(
-      { jobId: aj.id, type: aj.job.type, attempt: aj.job.attempt },
+    this.d.log.warn(
+      { jobId: aj.id, type: aj.job.type, attempt: aj.attempt },
       `${what} of job ${aj.id} refused: this worker lost its lease (the job was reclaimed, released or finished elsewhere); not recorded`,
     );
   }
 
-  /** Fires the signals of the given jobs and hands them back (PENDING at once, attempt not counted). */
-  async release(jobs: ActiveJob[], what: string, level: 'info' | 'debug' = 'info'): Promise<void> {
-    const h = this.h;
-    for (const aj of jobs) {
-      this.finish(aj);
-      aj.abort(new WorkerShutdownError());
-    }
-    const fences = jobs.map((aj) => aj.fence);
-    const n = await bounded(
-      this.persist('releasing jobs', () => h.gate.runShared(() => release(h.exec, h.id, fences))),
-      10_000,
-    );
-    h.log[level]({ released: n ?? 0, what }, `released ${n ?? 0} ${what} job(s) for other workers`);
-  }
-
   /** The job is settled: no longer held (its lease is not renewed any more). */
   finish(aj: ActiveJob): void {
-    aj.state = 'finished';
-    if (this.h.held.get(aj.id) === aj) this.h.held.delete(aj.id);
-  }
-
-  /** Keeps track of a write in the background (shutdown waits for them). */
-  track(p: Promise<unknown>): void {
-    this.writes.add(p);
-    void p.finally(() => this.writes.delete(p));
-  }
-
-  /** Waits up to `ms` for the background writes; then stops retrying any still failing. */
-  async settle(ms: number): Promise<void> {
-    await bounded(Promise.allSettled([...this.writes]), ms);
-    this.hardStopped = true;
-  }
-
-  /** Retries a write while the database is unreachable; undefined when it gave up. */
-  async persist<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
-    const backoff = new Backoff();
-    for (;;) {
-      try {
-        const r = await fn();
-        this.h.health.ok();
-        return r;
-      } catch (err) {
-        if (!isConnectionError(err)) {
-          this.h.log.error({ err, what }, `${what} failed; the lease will expire and the job be reclaimed`);
-          return undefined;
-        }
-        if (this.hardStopped) return undefined;
-        const delay = backoff.next();
-        this.h.health.failed(what, err, delay);
-        await sleep(delay);
-      }
-    }
+    aj.finish();
+    if (this.d.held.get(aj.id) === aj) this.d.held.delete(aj.id);
   }
 
   private countLost(aj: ActiveJob): void {
     if (aj.lostCounted) return;
     aj.lostCounted = true;
-    this.h.jm.leaseLost(aj.queue, aj.job.type);
+    this.d.jm.leaseLost(aj.queue, aj.job.type);
   }
 }
 

@@ -14,6 +14,8 @@ export interface PoolHost {
   readonly leaseMs: number;
   readonly starvationMs: number;
   readonly claimBatch: number;
+  /** The per-type retry policy the claim records on each row (JSON). */
+  readonly claimRetryPolicy: string;
   /** False once the worker stops claiming. */
   readonly claiming: boolean;
   /** True while completions wait to be written in such numbers that claiming should pause. */
@@ -161,6 +163,7 @@ export class QueuePool {
       limit,
       leaseMs: h.leaseMs,
       starvationMs: h.starvationMs,
+      retry: h.claimRetryPolicy,
     }).then(
       (jobs) => {
         const ms = performance.now() - t0;

@@ -11,14 +11,13 @@ import type { BackoffOptions, ClaimedJob, Reclaimed } from '../queue/index.js';
 import { channelFor } from '../queue/index.js';
 import { unregisterWorker, type WorkerRegistration } from '../queue/registry.js';
 import { VERSION } from '../version.js';
-import { ActiveJob, JobContext, JobTimeoutError, type ContextHost } from './active-job.js';
-import { Completer, type CompleterHost } from './completer.js';
-import { withBuiltins, unknownTypeMessage } from './handlers.js';
-import { register, startHeartbeat, startReaper, type HeartbeatHost } from './heartbeat.js';
+import type { ActiveJob, ContextHost } from './active-job.js';
+import { retryPolicyJson, withBuiltins } from './handlers.js';
+import { register, startHeartbeat, startPoll, startReaper, type HeartbeatHost } from './heartbeat.js';
 import { JobMetrics } from './job-metrics.js';
 import { JobTransactions } from './job-transaction.js';
 import { Listener } from '../db/listener.js';
-import { DbHealth, startLoop } from '../loop.js';
+import { DbHealth } from '../loop.js';
 import {
   workerSettings,
   type WorkerOptions,
@@ -26,18 +25,17 @@ import {
   type WorkerSettings,
   type WorkerStats,
 } from './options.js';
+import { JobRunner } from './job-runner.js';
+import { OutcomeWriter } from './outcome-writer.js';
 import { Outcomes, bounded } from './outcomes.js';
+import { startStallMonitor } from './stall-monitor.js';
 import { isPreparedStatementError, preparedExecutor } from '../db/prepared.js';
 import { QueuePool, type PoolHost } from './queue-pool.js';
 import type { ResolvedHandler } from './types.js';
 import { WriteGate } from './write-gate.js';
 
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
-}
-
 /** A jobq worker (see createWorker). */
-export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHost {
+export class Worker implements PoolHost, HeartbeatHost, ContextHost {
   /** `${hostname}-${pid}-${random}`: unique per process start, so a fence never matches a past run. */
   readonly id: string;
   readonly exec: Executor;
@@ -57,7 +55,14 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
   readonly outcomes: Outcomes;
   private readonly ownsDatabase: boolean;
   private readonly pools = new Map<string, QueuePool>();
-  private readonly completer: Completer;
+  private readonly writer: OutcomeWriter;
+  /** The claim's per-type retry policy (recorded on each claimed row), as JSON. */
+  readonly claimRetryPolicy: string;
+  private readonly runner: JobRunner;
+  private stallMonitor: { stop(): void } | undefined;
+  private failWith: ((err: Error) => void) | undefined;
+  /** Rejects when the worker gave up (too many runaway handlers); its supervisor should restart it. */
+  readonly failure = new Promise<never>((_, reject) => (this.failWith = reject));
   private readonly transactions: JobTransactions;
   private readonly channel: string;
   private readonly cancelChannel: string;
@@ -78,7 +83,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
       this.database = connect({
         url: opts.connectionString,
         schema: opts.schema ?? 'jobq',
-        max: opts.poolSize ?? 10,
+        max: opts.poolSize ?? 2,
         applicationName: 'jobq-worker',
       });
       this.ownsDatabase = true;
@@ -92,14 +97,60 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
     this.metrics = opts.metrics ?? createMetrics();
     this.jm = new JobMetrics(this.metrics);
     this.health = new DbHealth(this.log);
-    this.outcomes = new Outcomes(this);
-    this.transactions = new JobTransactions(this);
+    void this.failure.catch(() => undefined); // observed by the service; never an unhandled rejection
+    const st = this.settings;
+    this.outcomes = new Outcomes({
+      log: this.log,
+      jm: this.jm,
+      held: this.held,
+      maxResultBytes: st.maxResultBytes,
+    });
+    this.transactions = new JobTransactions({
+      workerId: this.id,
+      database: this.database,
+      poolSize: st.transactionPoolSize,
+      maxResultBytes: st.maxResultBytes,
+      outcomes: this.outcomes,
+      jm: this.jm,
+    });
     let total = 0;
-    for (const [name, slots] of this.settings.queues) {
+    for (const [name, slots] of st.queues) {
       this.pools.set(name, new QueuePool(name, slots, this));
       total += slots;
     }
-    this.completer = new Completer(this, Math.max(total, 100), 1000, 2);
+    this.writer = new OutcomeWriter(
+      {
+        exec: this.exec,
+        workerId: this.id,
+        gate: this.gate,
+        health: this.health,
+        defaults: st.backoff,
+        written: (aj, item, status) => this.outcomes.written(aj, item, status),
+        refused: (aj, item, err) => this.outcomes.refusedItem(aj, item, err),
+        backlogCleared: () => this.backlogCleared(),
+      },
+      Math.max(total, 100),
+    );
+    this.outcomes.writer = this.writer;
+    this.runner = new JobRunner({
+      workerId: this.id,
+      exec: this.exec,
+      handlers: this.handlers,
+      held: this.held,
+      outcomes: this.outcomes,
+      jm: this.jm,
+      metrics: this.metrics,
+      log: this.log,
+      settings: st,
+      contextHost: this,
+      unhealthy: (err) => {
+        if (this.phase !== 'running') return;
+        this.log.error({ runaways: this.runner.runaways }, err.message);
+        this.phase = 'stopping';
+        this.failWith?.(err);
+      },
+    });
+    this.claimRetryPolicy = retryPolicyJson(this.handlers);
     this.channel = channelFor(this.exec);
     this.cancelChannel = `${this.channel}:cancel`;
     this.registration = {
@@ -126,13 +177,10 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
     return this.phase === 'running';
   }
   get backlogged(): boolean {
-    return this.completer.backlogged;
+    return this.writer.backlogged;
   }
   get defaultBackoff(): BackoffOptions {
     return this.settings.backoff;
-  }
-  get transactionPoolSize(): number {
-    return this.settings.transactionPoolSize;
   }
   /** Handlers running now, over all queues. */
   runningCount(): number {
@@ -150,8 +198,9 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
       id: this.id,
       phase: this.phase,
       held: this.held.size,
-      pendingCompletions: this.completer.waiting,
+      pendingCompletions: this.writer.waiting,
       listening: this.listener?.connected ?? false,
+      runaways: this.runner.runaways,
       queues: [...this.pools.values()].map((p) => ({
         name: p.name,
         slots: p.slots,
@@ -176,6 +225,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
     if (this.stopping) return; // stop() was called while registering
     this.phase = 'running';
     this.heartbeatLoop = startHeartbeat(this);
+    this.stallMonitor = startStallMonitor(this.settings.stallThresholdMs, (ms) => this.runner.stalled(ms));
     this.reaperLoop = startReaper(this);
     if (this.settings.listenUrl) {
       this.listener = new Listener({
@@ -187,18 +237,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
       });
       this.listener.start();
     }
-    // The poll fallback, jittered ±50% so idle workers started together do not poll in step: it keeps the
-    // worker correct when NOTIFY never arrives and finds jobs that became ready by time.
-    const jittered = (): number => Math.round(this.settings.pollIntervalMs * (0.5 + Math.random()));
-    this.poll = startLoop({
-      name: 'poll',
-      health: this.health,
-      firstDelayMs: jittered(),
-      step: () => {
-        this.wakeAll();
-        return Promise.resolve(jittered());
-      },
-    });
+    this.poll = startPoll(this.settings.pollIntervalMs, this.health, () => this.wakeAll());
     this.log.info(
       { queues: this.registration.queues, types: this.registration.types, leaseMs: this.leaseMs },
       'worker started',
@@ -223,85 +262,16 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
     }
   }
 
-  // ---- running jobs ----
+  // ---- running jobs (job-runner.ts) ----
   accept(jobs: ClaimedJob[], pool: QueuePool): ActiveJob[] {
-    const runnable: ActiveJob[] = [];
-    for (const job of jobs) {
-      const spec = this.handlers.get(job.type);
-      const aj = new ActiveJob(job, spec, pool.name);
-      this.held.set(job.id, aj);
-      if (spec) runnable.push(aj);
-      else this.outcomes.fail(aj, new Error(unknownTypeMessage(job.type, this.id, this.handlers.keys())));
-    }
-    return runnable;
+    return this.runner.accept(jobs, pool);
   }
 
   run(aj: ActiveJob, pool: QueuePool): void {
-    const { job, spec } = aj;
-    if (!spec) return pool.releaseUnrun();
-    aj.state = 'running';
-    aj.t0 = performance.now();
-    this.jm.started(pool.name, Math.max(job.runAfter.getTime(), job.createdAt.getTime()), Date.now());
-    if (spec.timeoutMs !== undefined) {
-      const ms = spec.timeoutMs;
-      aj.timer = setTimeout(() => this.timedOut(aj, ms), ms);
-    }
-    let out: unknown;
-    try {
-      out = spec.handler(job.payload, new JobContext(aj, this));
-    } catch (err) {
-      this.settled(aj, pool, false, err);
-      return;
-    }
-    if (isThenable(out))
-      out.then(
-        (v) => this.settled(aj, pool, true, v),
-        (e: unknown) => this.settled(aj, pool, false, e),
-      );
-    else this.settled(aj, pool, true, out);
+    this.runner.run(aj, pool);
   }
 
-  private settled(aj: ActiveJob, pool: QueuePool, ok: boolean, value: unknown): void {
-    const ms = performance.now() - aj.t0;
-    pool.release(ms);
-    if (aj.timer) clearTimeout(aj.timer);
-    this.jm.duration(aj.queue, aj.job.type, ms / 1000);
-    if (aj.state === 'running') {
-      if (ok) this.completer.add(aj, value);
-      else this.outcomes.fail(aj, value);
-      return;
-    }
-    if (aj.completedInTx) {
-      if (!ok)
-        this.log.warn(
-          { jobId: aj.id, err: value },
-          'handler threw after its ctx.transaction committed; the job stays COMPLETED',
-        );
-      return;
-    }
-    this.log.info(
-      { jobId: aj.id, type: aj.job.type, attempt: aj.job.attempt, outcome: ok ? 'returned' : 'threw' },
-      `late outcome of job ${aj.id} ignored: ${aj.abortReason?.message ?? 'the job is no longer held by this worker'}`,
-    );
-  }
-
-  private timedOut(aj: ActiveJob, ms: number): void {
-    if (aj.state !== 'running') return;
-    const err = new JobTimeoutError(ms);
-    aj.abort(err);
-    this.outcomes.fail(aj, err);
-  }
-
-  // ---- callbacks of the completer and the loops ----
-  completed(aj: ActiveJob, recorded: boolean): void {
-    this.outcomes.completed(aj, recorded);
-  }
-
-  unstorable(aj: ActiveJob, err: unknown): void {
-    const msg = err instanceof Error ? err.message : String(err);
-    this.outcomes.fail(aj, new Error(`could not store the job's result: ${msg}`));
-  }
-
+  // ---- callbacks of the writer and the loops ----
   preparedUnavailable(err: unknown): boolean {
     if (!isPreparedStatementError(err) || this.claimExec === this.exec) return false;
     this.claimExec = this.exec;
@@ -325,13 +295,7 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
   }
 
   leasesChecked(sent: string[], held: Map<string, boolean>): void {
-    for (const id of sent) {
-      const aj = this.held.get(id);
-      if (aj?.state !== 'running' && aj?.state !== 'queued') continue;
-      const cancelRequested = held.get(id);
-      if (cancelRequested === undefined) this.outcomes.lost(aj);
-      else if (cancelRequested) this.outcomes.cancel(aj);
-    }
+    this.outcomes.leasesChecked(sent, held);
   }
 
   reclaimed(rows: Reclaimed[]): void {
@@ -394,18 +358,20 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
     );
     await Promise.all([...this.pools.values()].map((p) => p.claimsSettled()));
     // Jobs claimed ahead never started: give them back at once.
-    const queued = [...this.pools.values()].flatMap((p) => p.stop());
-    if (queued.length > 0) await this.outcomes.release(queued, 'claimed-ahead (not started)');
+    this.outcomes.release([...this.pools.values()].flatMap((p) => p.stop()));
     await this.waitIdle(this.settings.shutdownGraceMs);
     const left = [...this.held.values()].filter((aj) => aj.state === 'running');
-    if (left.length > 0) await this.outcomes.release(left, 'unfinished');
-    await bounded(this.completer.drain(), 10_000);
-    await this.outcomes.settle(10_000);
-    const abandoned = this.completer.abandon();
-    if (abandoned.length > 0)
+    if (left.length > 0) {
+      this.outcomes.release(left);
+      this.log.info({ released: left.length }, `released ${left.length} unfinished job(s) for other workers`);
+    }
+    this.stallMonitor?.stop();
+    await bounded(this.writer.drain(), 10_000);
+    const abandoned = this.writer.abandon();
+    if (abandoned > 0)
       this.log.warn(
-        { count: abandoned.length },
-        'database unreachable at shutdown: completions not written; those jobs will be reclaimed when their lease expires',
+        { count: abandoned },
+        'database unreachable at shutdown: outcomes not written; those jobs will be reclaimed when their lease expires',
       );
     await this.heartbeatLoop?.stop();
     await this.reaperLoop?.stop();
@@ -422,6 +388,6 @@ export class Worker implements PoolHost, CompleterHost, HeartbeatHost, ContextHo
   }
 
   giveBack(jobs: ActiveJob[]): void {
-    this.outcomes.track(this.outcomes.release(jobs, 'claimed-ahead (waited too long for a slot)', 'debug'));
+    this.outcomes.release(jobs); // never started: deferred, not counted
   }
 }

@@ -72,7 +72,8 @@ describe('fencing', () => {
     const [a] = await claim(exec, { ...claimOpts('worker-a'), leaseMs: 1 });
     expect(a?.id).toBe(job.id);
     await new Promise((r) => setTimeout(r, 20));
-    const reclaimed = await reclaimExpired(exec);
+    // (a reclaim honours the backoff like a failure; 1 ms here so worker-b can claim at once)
+    const reclaimed = await reclaimExpired(exec, 1000, { baseMs: 1, maxMs: 1 });
     expect(reclaimed.map((r) => r.id)).toEqual([job.id]);
     const [b] = await claim(exec, claimOpts('worker-b'));
     expect(b?.attempt).toBe(2);
