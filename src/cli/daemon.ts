@@ -48,7 +48,7 @@ export async function waitForDatabase(deps: DaemonDeps, signal?: AbortSignal): P
       if (err instanceof SchemaTooNewError || !(err instanceof JobqError)) throw err;
       const delay = backoff.next();
       deps.log.warn({ attempt, retryInMs: delay }, `waiting for the database: ${err.message}`);
-      if (signal?.aborted) throw new Error('aborted while waiting for the database');
+      if (signal?.aborted) throw new Error('aborted while waiting for the database', { cause: err });
       await new Promise((r) => setTimeout(r, delay));
     }
   }
