@@ -6,7 +6,6 @@ import { connect, Executor, type Database } from '../db/connect.js';
 import { assertMigrated, migrate } from '../db/migrate.js';
 import { preparedExecutor } from '../db/prepared.js';
 import type { DB } from '../db/schema.js';
-import { translateDbError } from '../errors.js';
 import {
   cancelJobs,
   enqueueMany,
@@ -137,13 +136,7 @@ export class Client {
 
   /** Closes the pool (when the client opened it). */
   async close(): Promise<void> {
-    if (this.ownsDatabase) {
-      try {
-        await this.database.close();
-      } catch (err) {
-        throw translateDbError(err, this.database.schema);
-      }
-    }
+    if (this.ownsDatabase) await this.database.close();
   }
 }
 

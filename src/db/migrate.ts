@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import type { Executor } from './connect.js';
-import { NotMigratedError, SchemaTooNewError, translateDbError } from '../errors.js';
+import { NotMigratedError, SchemaTooNewError } from '../errors.js';
 
 export interface MigrationFile {
   version: number;
@@ -44,34 +44,30 @@ export async function migrate(exec: Executor): Promise<MigrationFile[]> {
   const files = migrationFiles();
   const known = files.at(-1)?.version ?? 0;
   const schema = exec.schema;
-  try {
-    return await exec.transaction(async (tx) => {
-      await sql`SELECT pg_advisory_xact_lock(hashtext(${`jobq.migrate:${schema}`}))`.execute(tx.raw);
-      await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(tx.raw);
-      await sql`CREATE TABLE IF NOT EXISTS ${tx.t.migrations} (
-        version integer PRIMARY KEY,
-        name text NOT NULL,
-        checksum text NOT NULL,
-        applied_at timestamptz NOT NULL DEFAULT now()
-      )`.execute(tx.raw);
-      const rows = await tx.db.selectFrom('migrations').select('version').execute();
-      const applied = new Set(rows.map((r) => r.version));
-      const newest = Math.max(0, ...applied);
-      if (newest > known) throw new SchemaTooNewError(schema, newest, known);
-      const pending = files.filter((f) => !applied.has(f.version));
-      for (const file of pending) {
-        await sql`SET LOCAL search_path TO ${sql.id(schema)}, public`.execute(tx.raw);
-        await sql.raw(file.sql).execute(tx.raw);
-        await tx.db
-          .insertInto('migrations')
-          .values({ version: file.version, name: file.name, checksum: file.checksum })
-          .execute();
-      }
-      return pending;
-    });
-  } catch (err) {
-    throw translateDbError(err, schema);
-  }
+  return await exec.transaction(async (tx) => {
+    await sql`SELECT pg_advisory_xact_lock(hashtext(${`jobq.migrate:${schema}`}))`.execute(tx.raw);
+    await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(tx.raw);
+    await sql`CREATE TABLE IF NOT EXISTS ${tx.t.migrations} (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      checksum text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`.execute(tx.raw);
+    const rows = await tx.db.selectFrom('migrations').select('version').execute();
+    const applied = new Set(rows.map((r) => r.version));
+    const newest = Math.max(0, ...applied);
+    if (newest > known) throw new SchemaTooNewError(schema, newest, known);
+    const pending = files.filter((f) => !applied.has(f.version));
+    for (const file of pending) {
+      await sql`SET LOCAL search_path TO ${sql.id(schema)}, public`.execute(tx.raw);
+      await sql.raw(file.sql).execute(tx.raw);
+      await tx.db
+        .insertInto('migrations')
+        .values({ version: file.version, name: file.name, checksum: file.checksum })
+        .execute();
+    }
+    return pending;
+  });
 }
 
 /** Every known migration with the time it was applied (null when pending). */
@@ -81,8 +77,8 @@ export async function migrationStatus(exec: Executor): Promise<MigrationStatus[]
     const rows = await exec.db.selectFrom('migrations').select(['version', 'applied_at']).execute();
     for (const r of rows) applied.set(r.version, r.applied_at);
   } catch (err) {
-    const e = translateDbError(err, exec.schema);
-    if (!(e instanceof NotMigratedError)) throw e;
+    // (errors are translated at the SQL boundary, db/connect.ts)
+    if (!(err instanceof NotMigratedError)) throw err;
   }
   return migrationFiles().map((f) => ({
     version: f.version,
@@ -99,13 +95,8 @@ export async function migrationStatus(exec: Executor): Promise<MigrationStatus[]
 export async function assertMigrated(exec: Executor): Promise<void> {
   const files = migrationFiles();
   const known = files.at(-1)?.version ?? 0;
-  let applied: Set<number>;
-  try {
-    const rows = await sql<{ version: number }>`SELECT version FROM ${exec.t.migrations}`.execute(exec.raw);
-    applied = new Set(rows.rows.map((r) => r.version));
-  } catch (err) {
-    throw translateDbError(err, exec.schema);
-  }
+  const rows = await sql<{ version: number }>`SELECT version FROM ${exec.t.migrations}`.execute(exec.raw);
+  const applied = new Set(rows.rows.map((r) => r.version));
   const newest = Math.max(0, ...applied);
   if (newest > known) throw new SchemaTooNewError(exec.schema, newest, known);
   const pending = files.filter((f) => !applied.has(f.version));

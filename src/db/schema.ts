@@ -15,6 +15,11 @@ export const JOB_STATUSES: readonly JobStatus[] = [
   'CANCELLED',
 ];
 
+export const MISSED_POLICIES = ['skip', 'once', 'all'] as const;
+export type MissedPolicy = (typeof MISSED_POLICIES)[number];
+export const OVERLAP_POLICIES = ['allow', 'skip'] as const;
+export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
+
 export interface JobsTable {
   id: Generated<string>;
   type: string;
@@ -82,8 +87,8 @@ export interface SchedulesTable {
   priority: Generated<number>;
   max_attempts: Generated<number>;
   enabled: Generated<boolean>;
-  missed_policy: Generated<'skip' | 'once' | 'all'>;
-  overlap_policy: Generated<'allow' | 'skip'>;
+  missed_policy: Generated<MissedPolicy>;
+  overlap_policy: Generated<OverlapPolicy>;
   next_run_at: Timestamp;
   last_run_at: Timestamp | null;
   last_job_id: string | null;

@@ -3,10 +3,9 @@
 import { CronExpressionParser, type CronExpression } from 'cron-parser';
 import { ValidationError } from '../errors.js';
 
-export const MISSED_POLICIES = ['skip', 'once', 'all'] as const;
-export type MissedPolicy = (typeof MISSED_POLICIES)[number];
-export const OVERLAP_POLICIES = ['allow', 'skip'] as const;
-export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
+import { MISSED_POLICIES, OVERLAP_POLICIES, type MissedPolicy, type OverlapPolicy } from '../db/schema.js';
+
+export { MISSED_POLICIES, OVERLAP_POLICIES, type MissedPolicy, type OverlapPolicy };
 
 /** The most missed fire times the `all` policy enqueues in one catch-up (the most recent ones). */
 export const CATCH_UP_CAP = 100;

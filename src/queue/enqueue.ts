@@ -51,6 +51,8 @@ export async function insertRows(exec: Executor, rows: JobInsert[]): Promise<Enq
     }
     return await jobInsertMany(exec, rows);
   } catch (err) {
+    // The one call outside the SQL boundary: `exec` may be the application's own transaction
+    // (client.enqueue(spec, { tx })), whose driver errors jobq never saw.
     throw translateDbError(err, exec.schema);
   }
 }

@@ -2,7 +2,7 @@
 // one-sentence summary, details, next step, the command to run) shared by the CLI, the API and the
 // dashboard. Reads only; the order of checks mirrors what a worker's claim would run into.
 import type { Executor } from '../db/connect.js';
-import { NotFoundError, translateDbError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
 import { formatDuration } from '../parse.js';
 import { jobExplainContext, workerGet, type JobContextRow } from '../sql/explain.js';
 import { jobGet } from '../sql/jobs.js';
@@ -58,32 +58,28 @@ export interface ExplainOptions {
 /** Explains one job; NotFoundError when there is none. */
 export async function explainJob(exec: Executor, id: string, opts: ExplainOptions): Promise<Explanation> {
   const jobId = validateId('id', id);
-  try {
-    const job = await jobGet(exec, jobId);
-    if (!job) throw new NotFoundError('job', jobId);
-    const ctx = await jobExplainContext(exec, {
-      id: job.id,
-      queue: job.queue,
-      type: job.type,
-      onlineWithinMs: opts.onlineWithinMs,
-      starvationMs: opts.starvationMs,
-    });
-    let e: Explanation;
-    switch (job.status) {
-      case 'PENDING':
-      case 'RETRY':
-        e = explainWaiting(job, ctx);
-        break;
-      case 'RUNNING':
-        e = await explainRunning(exec, job, ctx.now);
-        break;
-      default:
-        e = explainFinished(job, ctx.now);
-    }
-    return await withStallNote(exec, job, e);
-  } catch (err) {
-    throw translateDbError(err, exec.schema);
+  const job = await jobGet(exec, jobId);
+  if (!job) throw new NotFoundError('job', jobId);
+  const ctx = await jobExplainContext(exec, {
+    id: job.id,
+    queue: job.queue,
+    type: job.type,
+    onlineWithinMs: opts.onlineWithinMs,
+    starvationMs: opts.starvationMs,
+  });
+  let e: Explanation;
+  switch (job.status) {
+    case 'PENDING':
+    case 'RETRY':
+      e = explainWaiting(job, ctx);
+      break;
+    case 'RUNNING':
+      e = await explainRunning(exec, job, ctx.now);
+      break;
+    default:
+      e = explainFinished(job, ctx.now);
   }
+  return await withStallNote(exec, job, e);
 }
 
 /**

@@ -1,7 +1,6 @@
 // Cron schedules as operators manage them: validate, add or update, list, pause, resume, remove, and
 // run now. Firing due schedules (what `jobq scheduler` does) is in schedule-fire.ts.
 import type { Executor } from '../db/connect.js';
-import type { JobStatus } from '../db/schema.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { checkInteger } from '../parse.js';
 import {
@@ -13,6 +12,7 @@ import {
   scheduleRecordRun,
   scheduleSetEnabled,
   scheduleUpsert,
+  type Schedule,
   type ScheduleRow,
 } from '../sql/schedules.js';
 import {
@@ -35,27 +35,7 @@ import {
   validateName,
 } from './validate.js';
 
-/** A schedule as callers see it. */
-export interface Schedule {
-  name: string;
-  cron: string;
-  timezone: string;
-  type: string;
-  payload: unknown;
-  queue: string;
-  priority: number;
-  maxAttempts: number;
-  enabled: boolean;
-  missedPolicy: MissedPolicy;
-  overlapPolicy: OverlapPolicy;
-  nextRunAt: Date;
-  lastRunAt: Date | null;
-  lastJobId: string | null;
-  /** Status of the last fired job: the last outcome (null when none, or pruned). */
-  lastJobStatus: JobStatus | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+export type { Schedule };
 
 /** A schedule as the API and `jobq schedules list --json` show it: ISO times, no bookkeeping columns. */
 export type ScheduleView = Omit<Schedule, 'nextRunAt' | 'lastRunAt' | 'createdAt' | 'updatedAt'> & {

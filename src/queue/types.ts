@@ -2,41 +2,7 @@
 import type { JobStatus } from '../db/schema.js';
 
 export type { JobStatus };
-
-/** One failed attempt, kept in the job's error history. */
-export interface AttemptError {
-  attempt: number;
-  message: string;
-  stack?: string;
-  worker: string | null;
-  at: string;
-  permanent?: boolean;
-}
-
-export interface Job {
-  id: string;
-  type: string;
-  payload: unknown;
-  status: JobStatus;
-  queue: string;
-  priority: number;
-  attempts: number;
-  maxAttempts: number;
-  runAfter: Date;
-  lockedBy: string | null;
-  lockedAt: Date | null;
-  leaseExpiresAt: Date | null;
-  lastError: string | null;
-  errors: AttemptError[];
-  result: unknown;
-  idempotencyKey: string | null;
-  cancelRequestedAt: Date | null;
-  cancelledBy: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-  startedAt: Date | null;
-  finishedAt: Date | null;
-}
+export type { AttemptError, ClaimedJob, EnqueueResult, Job, JobInsert, ListFilter } from '../sql/job-rows.js';
 
 /** What a caller asks to enqueue. */
 export interface EnqueueSpec {
@@ -50,48 +16,6 @@ export interface EnqueueSpec {
   delayMs?: number;
   maxAttempts?: number;
   idempotencyKey?: string;
-}
-
-/** A validated enqueue, ready for the INSERT. */
-export interface JobInsert {
-  id: string;
-  type: string;
-  payloadJson: string;
-  queue: string;
-  priority: number;
-  maxAttempts: number;
-  /** null: now (database clock). */
-  runAfter: Date | null;
-  delayMs: number;
-  idempotencyKey: string | null;
-}
-
-export interface EnqueueResult {
-  id: string;
-  /** false when an existing job with the same idempotency key was returned instead. */
-  created: boolean;
-}
-
-/** A claimed job: what a worker needs to run it. */
-export interface ClaimedJob {
-  id: string;
-  type: string;
-  payload: unknown;
-  queue: string;
-  priority: number;
-  attempt: number;
-  maxAttempts: number;
-  runAfter: Date;
-  createdAt: Date;
-}
-
-export interface ListFilter {
-  status?: JobStatus | undefined;
-  queue?: string | undefined;
-  type?: string | undefined;
-  limit?: number | undefined;
-  /** Keyset cursor: the id of the last job of the previous page. */
-  cursor?: string | undefined;
 }
 
 export interface Page<T> {

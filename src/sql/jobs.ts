@@ -1,39 +1,19 @@
 // Every statement on the jobs table. One function per statement, each taking (exec, params) so it can
 // run on the pool or inside a caller's transaction. Time comes from the database clock.
 // Index notes refer to migrations/0001_init.sql.
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type RawBuilder, type Selectable } from 'kysely';
 import type { Executor } from '../db/connect.js';
-import type { JobStatus } from '../db/schema.js';
-import type { AttemptError, ClaimedJob, EnqueueResult, Job, JobInsert, ListFilter } from '../queue/types.js';
-import { claimRank, claimReady, claimStarving } from './claim-order.js';
+import type { JobsTable } from '../db/schema.js';
+import {
+  toJob,
+  type ClaimedJob,
+  type EnqueueResult,
+  type Job,
+  type JobInsert,
+  type ListFilter,
+} from './job-rows.js';
 
-/** Maps a jobs row (snake_case) to a Job. */
-export function toJob(r: Record<string, unknown>): Job {
-  return {
-    id: r.id as string,
-    type: r.type as string,
-    payload: r.payload,
-    status: r.status as JobStatus,
-    queue: r.queue as string,
-    priority: r.priority as number,
-    attempts: r.attempts as number,
-    maxAttempts: r.max_attempts as number,
-    runAfter: r.run_after as Date,
-    lockedBy: (r.locked_by as string | null) ?? null,
-    lockedAt: (r.locked_at as Date | null) ?? null,
-    leaseExpiresAt: (r.lease_expires_at as Date | null) ?? null,
-    lastError: (r.last_error as string | null) ?? null,
-    errors: (r.errors as AttemptError[] | null) ?? [],
-    result: r.result ?? null,
-    idempotencyKey: (r.idempotency_key as string | null) ?? null,
-    cancelRequestedAt: (r.cancel_requested_at as Date | null) ?? null,
-    cancelledBy: (r.cancelled_by as string | null) ?? null,
-    createdAt: r.created_at as Date,
-    updatedAt: r.updated_at as Date,
-    startedAt: (r.started_at as Date | null) ?? null,
-    finishedAt: (r.finished_at as Date | null) ?? null,
-  };
-}
+import { claimRank, claimReady, claimStarving } from './claim-order.js';
 
 /**
  * Inserts many jobs in one round trip (one array parameter per column, unnest on the server), and sends
@@ -128,16 +108,14 @@ export async function jobInsertMany(exec: Executor, rows: JobInsert[]): Promise<
 
 /** Reads one job. */
 export async function jobGet(exec: Executor, id: string): Promise<Job | undefined> {
-  const r = await sql<Record<string, unknown>>`SELECT * FROM ${exec.t.jobs} WHERE id = ${id}`.execute(
-    exec.raw,
-  );
+  const r = await sql<Selectable<JobsTable>>`SELECT * FROM ${exec.t.jobs} WHERE id = ${id}`.execute(exec.raw);
   return r.rows[0] ? toJob(r.rows[0]) : undefined;
 }
 
 /** Reads many jobs by id (any order). */
 export async function jobGetMany(exec: Executor, ids: string[]): Promise<Job[]> {
   const r = await sql<
-    Record<string, unknown>
+    Selectable<JobsTable>
   >`SELECT * FROM ${exec.t.jobs} WHERE id = ANY(${ids}::uuid[])`.execute(exec.raw);
   return r.rows.map(toJob);
 }
@@ -153,7 +131,7 @@ export async function jobList(exec: Executor, f: ListFilter & { limit: number })
   if (f.type) q = q.where('type', '=', f.type);
   if (f.cursor) q = q.where('id', '<', f.cursor);
   const rows = await q.orderBy('id', 'desc').limit(f.limit).execute();
-  return rows.map((r) => toJob(r as unknown as Record<string, unknown>));
+  return rows.map(toJob);
 }
 
 export interface ClaimParams {

@@ -1,12 +1,35 @@
 // Every statement on the schedules table. Statements that change a definition also NOTIFY
 // `jobq_<schema>:schedules` (payload: the schedule name) so sleeping schedulers wake and re-plan.
 // Index notes refer to migrations/0001_init.sql (schedules_pkey on name, schedules_due_idx).
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Executor } from '../db/connect.js';
-import type { JobStatus } from '../db/schema.js';
-import type { MissedPolicy, OverlapPolicy } from '../queue/cron.js';
-import type { Schedule } from '../queue/schedules.js';
+import type { JobStatus, MissedPolicy, OverlapPolicy, SchedulesTable } from '../db/schema.js';
 import { channelFor } from './jobs.js';
+
+/** A schedules row as selected with its last job's status (types from the Kysely schema). */
+type ScheduleSelect = Selectable<SchedulesTable> & { last_job_status: JobStatus | null };
+
+/** A cron schedule as the library returns it. */
+export interface Schedule {
+  name: string;
+  cron: string;
+  timezone: string;
+  type: string;
+  payload: unknown;
+  queue: string;
+  priority: number;
+  maxAttempts: number;
+  enabled: boolean;
+  missedPolicy: MissedPolicy;
+  overlapPolicy: OverlapPolicy;
+  nextRunAt: Date;
+  lastRunAt: Date | null;
+  lastJobId: string | null;
+  /** Status of the last fired job: the last outcome (null when none, or pruned). */
+  lastJobStatus: JobStatus | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
 
 /** The NOTIFY channel schedulers LISTEN on for definition changes. */
 export function scheduleChannel(exec: Executor): string {
@@ -14,25 +37,25 @@ export function scheduleChannel(exec: Executor): string {
 }
 
 /** Maps a schedules row (snake_case, joined with the last job's status) to a Schedule. */
-export function toSchedule(r: Record<string, unknown>): Schedule {
+export function toSchedule(r: ScheduleSelect): Schedule {
   return {
-    name: r.name as string,
-    cron: r.cron as string,
-    timezone: r.timezone as string,
-    type: r.type as string,
+    name: r.name,
+    cron: r.cron,
+    timezone: r.timezone,
+    type: r.type,
     payload: r.payload,
-    queue: r.queue as string,
-    priority: r.priority as number,
-    maxAttempts: r.max_attempts as number,
-    enabled: r.enabled as boolean,
-    missedPolicy: r.missed_policy as MissedPolicy,
-    overlapPolicy: r.overlap_policy as OverlapPolicy,
-    nextRunAt: r.next_run_at as Date,
-    lastRunAt: (r.last_run_at as Date | null) ?? null,
-    lastJobId: (r.last_job_id as string | null) ?? null,
-    lastJobStatus: (r.last_job_status as JobStatus | null) ?? null,
-    createdAt: r.created_at as Date,
-    updatedAt: r.updated_at as Date,
+    queue: r.queue,
+    priority: r.priority,
+    maxAttempts: r.max_attempts,
+    enabled: r.enabled,
+    missedPolicy: r.missed_policy,
+    overlapPolicy: r.overlap_policy,
+    nextRunAt: r.next_run_at,
+    lastRunAt: r.last_run_at,
+    lastJobId: r.last_job_id,
+    lastJobStatus: r.last_job_status,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
   };
 }
 
@@ -64,7 +87,7 @@ export async function scheduleUpsert(
 ): Promise<{ schedule: Schedule; created: boolean }> {
   const t = exec.t;
   const enabled = row.enabled ?? null;
-  const r = await sql<Record<string, unknown>>`WITH up AS (
+  const r = await sql<ScheduleSelect & { created: boolean }>`WITH up AS (
       INSERT INTO ${t.schedules} AS s (name, cron, timezone, type, payload, queue, priority, max_attempts,
         enabled, missed_policy, overlap_policy, next_run_at)
       VALUES (${row.name}, ${row.cron}, ${row.timezone}, ${row.type}, ${row.payloadJson}::jsonb, ${row.queue},
@@ -85,13 +108,13 @@ export async function scheduleUpsert(
     FROM up LEFT JOIN ${t.jobs} j ON j.id = up.last_job_id`.execute(exec.raw);
   const out = r.rows[0];
   if (!out) throw new Error(`upsert of schedule ${row.name} returned no row`);
-  return { schedule: toSchedule(out), created: out.created as boolean };
+  return { schedule: toSchedule(out), created: out.created };
 }
 
 /** Reads one schedule with its last job's status (schedules_pkey; the job by jobs_pkey). */
 export async function scheduleGet(exec: Executor, name: string): Promise<Schedule | undefined> {
   const t = exec.t;
-  const r = await sql<Record<string, unknown>>`SELECT s.*, j.status AS last_job_status
+  const r = await sql<ScheduleSelect>`SELECT s.*, j.status AS last_job_status
     FROM ${t.schedules} s LEFT JOIN ${t.jobs} j ON j.id = s.last_job_id WHERE s.name = ${name}`.execute(
     exec.raw,
   );
@@ -101,7 +124,7 @@ export async function scheduleGet(exec: Executor, name: string): Promise<Schedul
 /** Lists every schedule by name, with its last job's status (schedules are few: operator-defined). */
 export async function scheduleList(exec: Executor): Promise<Schedule[]> {
   const t = exec.t;
-  const r = await sql<Record<string, unknown>>`SELECT s.*, j.status AS last_job_status
+  const r = await sql<ScheduleSelect>`SELECT s.*, j.status AS last_job_status
     FROM ${t.schedules} s LEFT JOIN ${t.jobs} j ON j.id = s.last_job_id ORDER BY s.name`.execute(exec.raw);
   return r.rows.map(toSchedule);
 }
@@ -109,7 +132,7 @@ export async function scheduleList(exec: Executor): Promise<Schedule[]> {
 /** Locks one schedule row for a read-modify-write (resume); waits for a concurrent holder. */
 export async function scheduleLock(exec: Executor, name: string): Promise<Schedule | undefined> {
   const t = exec.t;
-  const r = await sql<Record<string, unknown>>`SELECT s.*, j.status AS last_job_status
+  const r = await sql<ScheduleSelect>`SELECT s.*, j.status AS last_job_status
     FROM ${t.schedules} s LEFT JOIN ${t.jobs} j ON j.id = s.last_job_id
     WHERE s.name = ${name} FOR UPDATE OF s`.execute(exec.raw);
   return r.rows[0] ? toSchedule(r.rows[0]) : undefined;
@@ -159,13 +182,13 @@ export async function scheduleLockDue(
 ): Promise<{ schedule: Schedule; now: Date } | undefined> {
   const t = exec.t;
   const r = await sql<
-    Record<string, unknown>
+    ScheduleSelect & { db_now: Date }
   >`SELECT s.*, j.status AS last_job_status, clock_timestamp() AS db_now
     FROM ${t.schedules} s LEFT JOIN ${t.jobs} j ON j.id = s.last_job_id
     WHERE s.name = ${name} AND s.enabled AND s.next_run_at <= clock_timestamp()
     FOR UPDATE OF s SKIP LOCKED`.execute(exec.raw);
   const row = r.rows[0];
-  return row ? { schedule: toSchedule(row), now: row.db_now as Date } : undefined;
+  return row ? { schedule: toSchedule(row), now: row.db_now } : undefined;
 }
 
 /**

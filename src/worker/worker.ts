@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Transaction } from 'kysely';
 import { connect, type Database, type Executor } from '../db/connect.js';
-import { isConnectionError, translateDbError } from '../errors.js';
+import { isConnectionError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import type { BackoffOptions, ClaimedJob, Reclaimed } from '../queue/index.js';
@@ -219,7 +219,7 @@ export class Worker implements PoolHost, HeartbeatHost, ContextHost {
       await register(this);
     } catch (err) {
       // Unreachable now: keep going; the heartbeat registers once the database answers.
-      if (!isConnectionError(err)) throw translateDbError(err, this.exec.schema);
+      if (!isConnectionError(err)) throw err; // (translated at the SQL boundary)
       this.health.failed('registering the worker', err, Math.floor(this.leaseMs / 3));
     }
     if (this.stopping) return; // stop() was called while registering
