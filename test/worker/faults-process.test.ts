@@ -123,4 +123,14 @@ describe('misbehaving handlers, real worker processes', () => {
     w.child.kill('SIGTERM');
     expect(await w.exited).toBe(0);
   });
+
+  it('more runaway handlers than JOBQ_MAX_RUNAWAYS: the worker stops claiming and exits 1 after its grace', async () => {
+    const w = spawnWorker({ ...env, QUEUE: 'runaway', JOBQ_JOB_TIMEOUT_MS: '200', JOBQ_MAX_RUNAWAYS: '0' });
+    await registered(w);
+    const { job } = await enqueue(exec, { type: 'test.hang', queue: 'runaway' });
+    expect(await w.exited).toBe(1);
+    expect(w.output()).toMatch(/runaway handler: job \S+ ignored its signal/);
+    expect(w.output()).toMatch(/1 runaway handlers \(more than 0\) keep running after their timeout/);
+    expect((await getJob(exec, job.id)).errors[0]?.message).toBe('handler timed out after 200ms');
+  });
 });
