@@ -26,7 +26,12 @@ export const ENV_VARS: readonly EnvVar[] = [
   {
     name: 'JOBQ_LOG_LEVEL',
     default: 'info',
-    description: 'log level: trace, debug, info, warn, error, silent',
+    description: 'log level: trace, debug, info, warn, error, fatal, silent',
+  },
+  {
+    name: 'JOBQ_LOG_FORMAT',
+    default: 'auto',
+    description: 'log lines: pretty (for people), json, or auto (pretty on a terminal, else JSON)',
   },
   {
     name: 'JOBQ_MAX_PAYLOAD_BYTES',
@@ -131,6 +136,7 @@ export interface Config {
   listenDatabaseUrl: string | undefined;
   schema: string;
   logLevel: string;
+  logFormat: LogFormat;
   maxPayloadBytes: number;
   defaultMaxAttempts: number;
   queues: string;
@@ -164,6 +170,28 @@ export type ConfigOverrides = { [K in keyof Config]?: Config[K] | undefined };
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/**
+ * Checks a PostgreSQL connection URL's form before any connection is tried ("not a url" would otherwise
+ * surface as a DNS failure for a host named after a fragment of it). The URL itself is never echoed: it
+ * may hold a password.
+ */
+export function checkDatabaseUrl(field: string, url: string): string {
+  const expected = 'a URL such as postgres://user:password@host:5432/dbname';
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ValidationError(field, expected, '(not a URL)');
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:')
+    throw new ValidationError(field, expected, `a URL with scheme ${JSON.stringify(parsed.protocol)}`);
+  return url;
+}
+
 function nonEmpty(v: string | undefined): string | undefined {
   return v === undefined || v.trim() === '' ? undefined : v;
 }
@@ -187,6 +215,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     listenDatabaseUrl: nonEmpty(env.JOBQ_LISTEN_DATABASE_URL),
     schema: nonEmpty(env.JOBQ_SCHEMA) ?? 'jobq',
     logLevel: nonEmpty(env.JOBQ_LOG_LEVEL) ?? 'info',
+    logFormat: (nonEmpty(env.JOBQ_LOG_FORMAT) ?? 'auto') as LogFormat,
     maxPayloadBytes: int('JOBQ_MAX_PAYLOAD_BYTES', 1_048_576, 1024, 256 * 1_048_576),
     defaultMaxAttempts: int('JOBQ_MAX_ATTEMPTS', 5, 1, 1000),
     queues: nonEmpty(env.QUEUE) ?? 'default',
@@ -223,6 +252,22 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   for (const [k, v] of Object.entries(overrides) as [keyof Config, unknown][]) {
     if (v !== undefined) (config as unknown as Record<string, unknown>)[k] = v;
   }
+  if (!(LOG_LEVELS as readonly string[]).includes(config.logLevel))
+    throw new ValidationError(
+      'log level (JOBQ_LOG_LEVEL / --log-level)',
+      `one of ${LOG_LEVELS.join(', ')}`,
+      JSON.stringify(config.logLevel),
+    );
+  if (!(LOG_FORMATS as readonly string[]).includes(config.logFormat))
+    throw new ValidationError(
+      'JOBQ_LOG_FORMAT',
+      `one of ${LOG_FORMATS.join(', ')}`,
+      JSON.stringify(config.logFormat),
+    );
+  if (config.databaseUrl !== undefined)
+    checkDatabaseUrl('database URL (DATABASE_URL / --database-url)', config.databaseUrl);
+  for (const [field, url] of [['JOBQ_LISTEN_DATABASE_URL', config.listenDatabaseUrl]] as const)
+    if (url !== undefined && url !== 'off') checkDatabaseUrl(field, url);
   if (!SCHEMA_RE.test(config.schema)) {
     throw new ValidationError(
       'schema (JOBQ_SCHEMA / --schema)',

@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'LEASE_LOST'
   | 'PERMANENT'
   | 'WORKER_UNHEALTHY'
-  | 'USAGE';
+  | 'USAGE'
+  | 'PORT_IN_USE';
 
 /** Base class: a message meant for a human, and a code meant for programs. */
 export class JobqError extends Error {
@@ -24,14 +25,25 @@ export class JobqError extends Error {
   }
 }
 
-/** Bad input: names the field and what was expected. */
+/** How much of a bad value an error message shows: enough to recognise it, never a whole file or key. */
+export const SHOWN_MAX = 60;
+
+/** A bad value as an error message shows it: cut to SHOWN_MAX characters, with its full length. */
+export function shownValue(text: string): string {
+  return text.length > SHOWN_MAX ? `${text.slice(0, SHOWN_MAX - 1)}… (${text.length} characters)` : text;
+}
+
+/** Bad input: names the field and what was expected (and a short excerpt of what was given). */
 export class ValidationError extends JobqError {
   constructor(
     readonly field: string,
     readonly expected: string,
     readonly got?: string,
   ) {
-    super('VALIDATION', `${field}: expected ${expected}${got === undefined ? '' : `, got ${got}`}`);
+    super(
+      'VALIDATION',
+      `${field}: expected ${expected}${got === undefined ? '' : `, got ${shownValue(got)}`}`,
+    );
   }
 }
 
@@ -112,6 +124,16 @@ export class WorkerUnhealthyError extends JobqError {
   }
 }
 
+/** A TCP port jobq was told to listen on is taken by another process. */
+export class PortInUseError extends JobqError {
+  constructor(what: string, host: string, port: number, fix: string) {
+    super(
+      'PORT_IN_USE',
+      `${what} cannot listen on ${host}:${port}: the port is in use by another process; ${fix}`,
+    );
+  }
+}
+
 /** Exit codes of the CLI, documented in the README. */
 export const EXIT = {
   ok: 0,
@@ -126,6 +148,7 @@ export function exitCodeFor(err: unknown): number {
   if (!(err instanceof JobqError)) return EXIT.userError;
   switch (err.code) {
     case 'USAGE':
+    case 'PORT_IN_USE':
       return EXIT.usage;
     case 'DATABASE_UNAVAILABLE':
       return EXIT.databaseUnavailable;
@@ -162,13 +185,16 @@ export function classifyDbError(err: unknown): DbErrorClass {
   if (err instanceof NotMigratedError) return 'not-migrated';
   const e = err as { code?: unknown; message?: unknown };
   const code = typeof e.code === 'string' ? e.code : '';
-  if (CONNECTION_CODES.has(code) || /^(57P0[123]|08|53300|53400)/.test(code)) return 'unavailable';
+  // The server refusing the connection itself counts too: 28xxx (no such role, bad password), 3D000 (no such
+  // database), TLS refused: daemons wait these out like an outage, the CLI says so in one line (exit 3).
+  if (CONNECTION_CODES.has(code) || /^(57P0[123]|08|53300|53400|28|3D000)/.test(code)) return 'unavailable';
+  if (TLS_CODES.has(code)) return 'unavailable';
   if (code === '57014' || code === '55P03') return 'timeout';
   if (code === '23505' || code === '23P01' || code === '40001' || code === '40P01') return 'conflict';
   if (code === '42P01' || code === '3F000') return 'not-migrated';
   const msg = typeof e.message === 'string' ? e.message : '';
   if (
-    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection|too many clients|remaining connection slots/i.test(
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection|too many clients|remaining connection slots|does not support SSL/i.test(
       msg,
     )
   )
@@ -187,6 +213,55 @@ export function isTransientDbError(err: unknown): boolean {
   return c === 'unavailable' || c === 'timeout';
 }
 
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** What to do about a connection error, by its code (appended to the message). */
+function connectionHint(code: unknown, message: string): string {
+  if (code === '3D000') return ' (create it, or fix the database name in DATABASE_URL)';
+  if (code === '28000' || code === '28P01') return ' (fix the user or password in DATABASE_URL)';
+  if (/does not support SSL/i.test(message))
+    return ' (drop sslmode=require from DATABASE_URL, or enable SSL on the server)';
+  if (typeof code === 'string' && TLS_CODES.has(code)) return ' (the server certificate was not accepted)';
+  return '';
+}
+
+/** The DatabaseUnavailableError for a driver's connection error: its first line plus what to do. */
+export function unavailableFrom(err: unknown): DatabaseUnavailableError {
+  const e = err as { message?: unknown; code?: unknown };
+  const message =
+    typeof e.message === 'string' && e.message !== ''
+      ? e.message
+      : typeof e.code === 'string'
+        ? e.code
+        : 'connection failed';
+  const line = message.split('\n')[0] ?? message;
+  return new DatabaseUnavailableError(`${line}${connectionHint(e.code, line)}`, err);
+}
+
+/**
+ * The JobqError a failure stands for, or undefined when it is unexpected (a bug: main.ts prints its
+ * stack). Connection failures and a taken port are known conditions, whatever layer they surfaced in.
+ */
+export function describeError(err: unknown): JobqError | undefined {
+  if (err instanceof JobqError) return err;
+  if (isConnectionError(err)) return unavailableFrom(err);
+  const e = err as { code?: unknown; address?: unknown; port?: unknown } | null;
+  if (e?.code === 'EADDRINUSE')
+    return new PortInUseError(
+      'jobq',
+      typeof e.address === 'string' ? e.address : '?',
+      typeof e.port === 'number' ? e.port : 0,
+      'stop it or choose another port',
+    );
+  return undefined;
+}
+
 /**
  * Translates a PostgreSQL driver error into a JobqError where one applies (unavailable →
  * DatabaseUnavailableError, missing jobq table → NotMigratedError). Other errors pass through unchanged
@@ -195,10 +270,7 @@ export function isTransientDbError(err: unknown): boolean {
 export function translateDbError(err: unknown, schema: string): unknown {
   if (err instanceof JobqError) return err;
   const c = classifyDbError(err);
-  if (c === 'unavailable') {
-    const e = err as { message?: string; code?: string };
-    return new DatabaseUnavailableError(e.message || e.code || 'connection failed', err);
-  }
+  if (c === 'unavailable') return unavailableFrom(err);
   if (c === 'not-migrated') return new NotMigratedError(schema);
   return err;
 }

@@ -3,6 +3,7 @@
 // buildApp() makes the app (tests use it directly); createApiService() wraps it as a lifecycle Service.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
+import { PortInUseError } from '../errors.js';
 import type { Executor } from '../db/connect.js';
 import type { Service } from '../lifecycle.js';
 import type { Logger } from '../log.js';
@@ -156,7 +157,17 @@ export function createApiService(deps: ApiDeps, opts: ApiOptions): ApiService {
         );
       }
       app = await buildApp(deps, { auth: opts.auth });
-      await app.listen({ host: opts.host, port: opts.port });
+      try {
+        await app.listen({ host: opts.host, port: opts.port });
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'EADDRINUSE') throw err;
+        throw new PortInUseError(
+          'the API',
+          opts.host,
+          opts.port,
+          'stop the process that holds it, or choose another port (--port or PORT)',
+        );
+      }
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : opts.port;
       const host = opts.host === '0.0.0.0' || opts.host === '::' ? 'localhost' : opts.host;

@@ -75,5 +75,5 @@ export async function withDatabase<T>(
 
 /** Logger for operator commands (stderr, so stdout stays clean for --json). */
 export function cliLogger(config: Config): Logger {
-  return createLogger(config.logLevel, 2);
+  return createLogger(config.logLevel, 2, 'jobq', config.logFormat);
 }

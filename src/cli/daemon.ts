@@ -23,7 +23,7 @@ export function daemonDeps(config: Config, name: string, poolSize = 10): DaemonD
     throw new UsageError(
       'no database configured: set DATABASE_URL or pass --database-url (jobq dev starts an embedded one)',
     );
-  const log = createLogger(config.logLevel, 1, `jobq-${name}`);
+  const log = createLogger(config.logLevel, 1, `jobq-${name}`, config.logFormat);
   const db = connect({
     url: config.databaseUrl,
     schema: config.schema,

@@ -5,7 +5,7 @@ import { ValidationError } from '../errors.js';
 import { parseDuration } from '../parse.js';
 import { onlineWindowMs } from '../queue/overview.js';
 import { databaseSource } from '../tui/source.js';
-import { configFrom, openDatabase } from './context.js';
+import { openDatabase, operatorConfigFrom } from './context.js';
 
 export function register(program: Command): void {
   program
@@ -18,7 +18,7 @@ export function register(program: Command): void {
       const intervalMs = parseDuration('--interval', opts.interval);
       if (intervalMs < 100 || intervalMs > 3_600_000)
         throw new ValidationError('--interval', 'a duration from 100ms to 1h', JSON.stringify(opts.interval));
-      const config = configFrom(cmd);
+      const config = operatorConfigFrom(cmd);
       const db = await openDatabase(config);
       // A pooled client whose connection dies while checked out emits 'error' with no listener, which
       // would crash top exactly when it should show the outage; the failed query still rejects.

@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
+import { ConflictError, UsageError } from '../errors.js';
 
 export interface EmbeddedServer {
   url: string;
@@ -137,7 +137,7 @@ async function clearLeftover(dataDir: string): Promise<void> {
   const ownerFile = path.join(dataDir, OWNER_FILE);
   const owner = existsSync(ownerFile) ? Number(readFileSync(ownerFile, 'utf8').trim()) : 0;
   if (owner && owner !== process.pid && alive(owner)) {
-    throw new Error(
+    throw new ConflictError(
       `the embedded PostgreSQL in ${dataDir} is in use by jobq process ${owner}; stop it or use another --data-dir`,
     );
   }
