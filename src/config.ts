@@ -124,7 +124,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   },
   {
     name: 'JOBQ_DEV_DATA_DIR',
-    default: '~/.jobq/dev',
+    default: '~/.jobq/dev (as root: /var/tmp/jobq-dev)',
     description: 'embedded PostgreSQL data directory of jobq dev',
   },
 ];

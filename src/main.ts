@@ -13,6 +13,12 @@ const onStreamError = (err: NodeJS.ErrnoException): void => {
 process.stdout.on('error', onStreamError);
 process.stderr.on('error', onStreamError);
 
+// Warnings from libraries (pg's sslmode notice, …) as one line each, not Node's multi-line block.
+process.removeAllListeners('warning');
+process.on('warning', (w) => {
+  process.stderr.write(`jobq: warning: ${w.message.split('\n')[0] ?? w.name}\n`);
+});
+
 async function main(): Promise<number> {
   try {
     const program = await buildProgram();

@@ -17,7 +17,14 @@ export interface GlobalOptions {
 /** Resolves configuration from the program's global options plus per-command overrides. */
 export function configFrom(cmd: Command, overrides: ConfigOverrides = {}): Config {
   const g = cmd.optsWithGlobals<GlobalOptions>();
-  return loadConfig({ databaseUrl: g.databaseUrl, schema: g.schema, logLevel: g.logLevel, ...overrides });
+  // An empty variable (DATABASE_URL= jobq …) counts as unset, as it does for every other variable.
+  const given = (v: string | undefined): string | undefined => (v === '' ? undefined : v);
+  return loadConfig({
+    databaseUrl: given(g.databaseUrl),
+    schema: given(g.schema),
+    logLevel: given(g.logLevel),
+    ...overrides,
+  });
 }
 
 /**

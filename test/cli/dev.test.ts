@@ -1,7 +1,8 @@
 // `jobq dev` on its own embedded PostgreSQL (no DATABASE_URL): it starts, serves the API, and Ctrl-C
 // stops everything leaving no PostgreSQL process behind; a server orphaned by a kill -9 of jobq dev is
 // stopped by the next start. Real processes.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { connect } from '../../src/db/connect.js';
 import { freePort, startEmbedded } from '../../src/db/embedded.js';
-import { JOBQ_BIN } from '../helpers/cli.js';
+import { JOBQ_BIN, runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'jobq-dev-test-'));
@@ -66,6 +67,60 @@ async function startDev(port: number): Promise<{ child: ChildProcess; output: ()
   return { child, output: () => out };
 }
 
+/** Environment of "another terminal": same HOME, no DATABASE_URL (empty counts as unset). */
+const operatorEnv = (): Record<string, string> => ({
+  HOME: home,
+  DATABASE_URL: '',
+  TEST_DATABASE_URL: '',
+  JOBQ_SCHEMA: '',
+});
+
+/** The README's quick-start commands that run jobq (besides jobq dev itself), as written. */
+function quickStartCommands(): string[] {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const quick = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## What jobq guarantees'));
+  return quick
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('npx jobq ') && l !== 'npx jobq dev');
+}
+
+const hasTmux = (() => {
+  try {
+    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Runs a full-screen command under a private tmux server until `ready` shows, then sends q; its exit. */
+async function inTerminal(command: string, ready: RegExp): Promise<string> {
+  const id = randomBytes(4).toString('hex');
+  const tmux = (...args: string[]): string =>
+    execFileSync('tmux', ['-L', `jobq-dev-test-${id}`, ...args], { encoding: 'utf8' });
+  const exitFile = path.join(home, `exit-${id}`);
+  tmux('new-session', '-d', '-s', id, '-x', '100', '-y', '30', `${command}; echo "EXIT:$?" > ${exitFile}`);
+  try {
+    const pane = (): string => tmux('capture-pane', '-p', '-t', id);
+    await waitFor(() => ready.test(pane()), {
+      timeoutMs: 20_000,
+      what: `${command} to show ${String(ready)}`,
+    });
+    tmux('send-keys', '-t', id, 'q');
+    return await waitFor(() => (existsSync(exitFile) ? readFileSync(exitFile, 'utf8').trim() : null), {
+      timeoutMs: 10_000,
+      what: `${command} to exit`,
+    });
+  } finally {
+    try {
+      tmux('kill-server');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 describe('jobq dev with its embedded PostgreSQL', () => {
   it('starts with no database configured, runs a job, and Ctrl-C lets a running job finish and leaves no PostgreSQL behind', async () => {
     const port = await freePort();
@@ -87,6 +142,36 @@ describe('jobq dev with its embedded PostgreSQL', () => {
       };
       return r.job.status === 'COMPLETED';
     });
+    // the banner says where everything is (a JSON record when stdout is not a terminal)
+    expect(output()).toContain(`"dashboard":"http://127.0.0.1:${port}/"`);
+    // a second jobq dev on the same data directory: one line, exit 1, no stack
+    const second = await runCli(['dev', '--data-dir', dataDir, '--port', String(await freePort())], {
+      ...operatorEnv(),
+      JOBQ_METRICS_PORT: '0',
+    });
+    expect(second.code, second.stderr).toBe(1);
+    expect(second.stderr.trim()).toMatch(
+      /^jobq: the embedded PostgreSQL in .* is in use by jobq process \d+; stop it/,
+    );
+    expect(second.stderr.trim().split('\n')).toHaveLength(1);
+    // the README's quick-start commands, in "another terminal" with no DATABASE_URL, jobq top included
+    const commands = quickStartCommands();
+    expect(commands).toEqual(expect.arrayContaining(['npx jobq jobs list', 'npx jobq top']));
+    const local = (c: string): string => c.replace(/^npx jobq /, `'${process.execPath}' '${JOBQ_BIN}' `);
+    const envPrefix = Object.entries(operatorEnv())
+      .map(([k, v]) => `${k}='${v}'`)
+      .join(' ');
+    for (const c of commands.filter((c) => c !== 'npx jobq top')) {
+      const out = execFileSync('sh', ['-c', `${envPrefix} ${local(c)}`], { encoding: 'utf8' });
+      expect(out.trim().length, c).toBeGreaterThan(0);
+    }
+    if (hasTmux || process.env.CI) {
+      const exit = await inTerminal(
+        `env -u CI ${envPrefix} TERM=xterm-256color ${local('npx jobq top')}`,
+        /default\s+\d/,
+      );
+      expect(exit).toBe('EXIT:0');
+    }
     // a job still running when Ctrl-C arrives finishes within the grace period, PostgreSQL stopping last
     const slow = await fetch(`http://127.0.0.1:${port}/jobs`, {
       method: 'POST',
