@@ -41,6 +41,44 @@ export function validateStatus(field: string, value: unknown): JobStatus {
   return s as JobStatus;
 }
 
+// A UTF-16 code unit of a surrogate pair without its other half: not a character, and not storable.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why PostgreSQL's text and jsonb would refuse a string (NUL, or half a surrogate pair), or undefined. */
+export function unstorableText(s: string): string | undefined {
+  if (s.includes('\u0000')) return 'text without NUL (\\u0000) characters';
+  if (LONE_SURROGATE.test(s))
+    return 'text without unpaired surrogates (\\uD800-\\uDFFF alone is not a character)';
+  return undefined;
+}
+
+/** A string PostgreSQL can store as text; the error names the field (and never echoes the text). */
+export function checkText(field: string, value: string): string {
+  const why = unstorableText(value);
+  if (why !== undefined) throw new ValidationError(field, why);
+  return value;
+}
+
+/**
+ * Checks every string and key of a JSON value is storable (jsonb refuses NUL and unpaired
+ * surrogates; a key "k\uD800" would otherwise be stored as "k\uFFFD"). Iterative: depth is unbounded.
+ */
+export function checkJsonText(field: string, value: unknown): void {
+  const stack: { v: unknown; path: string }[] = [{ v: value, path: field }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const { v, path } = item;
+    if (typeof v === 'string') checkText(path, v);
+    else if (Array.isArray(v)) v.forEach((x, i) => stack.push({ v: x, path: `${path}[${i}]` }));
+    else if (typeof v === 'object' && v !== null) {
+      for (const [k, x] of Object.entries(v)) {
+        const keyPath = /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`;
+        if (unstorableText(k) !== undefined) checkText(`${path} (a key)`, k);
+        stack.push({ v: x, path: keyPath });
+      }
+    }
+  }
+}
+
 /** Serialises a payload, enforcing the size cap. */
 export function payloadJson(field: string, payload: unknown, maxBytes: number): string {
   let text: string | undefined;
@@ -53,18 +91,34 @@ export function payloadJson(field: string, payload: unknown, maxBytes: number): 
   const bytes = Buffer.byteLength(text);
   if (bytes > maxBytes)
     throw new ValidationError(field, `at most ${maxBytes} bytes of JSON`, `${bytes} bytes`);
-  // PostgreSQL jsonb rejects the NUL character; say so here rather than as an SQL error.
-  if (text.includes('\\u0000')) throw new ValidationError(field, 'JSON without NUL (\\u0000) characters');
+  // PostgreSQL jsonb rejects NUL and unpaired surrogates; say so here (naming the spot), not as an SQL error.
+  checkJsonText(field, payload);
   return text;
 }
 
+const ISO_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/** True when the text is an ISO-8601 date or time whose every part exists (no 2030-02-30, no 24:61). */
+export function isIsoTime(text: string): boolean {
+  const m = ISO_TIME.exec(text);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m
+    .slice(1, 7)
+    .map((x) => (x === undefined ? 0 : Number(x)));
+  if (month === undefined || month < 1 || month > 12 || day === undefined || day < 1) return false;
+  const daysInMonth = new Date(Date.UTC(year ?? 0, month, 0)).getUTCDate();
+  return day <= daysInMonth && (hour ?? 0) <= 23 && (minute ?? 0) <= 59 && (second ?? 0) <= 59;
+}
+
 function parseRunAt(field: string, value: unknown): Date {
+  const expected = 'an ISO-8601 time such as 2030-01-01T09:00:00Z (a date that exists)';
   if (!(value instanceof Date) && typeof value !== 'string') {
-    throw new ValidationError(field, 'an ISO-8601 time such as 2030-01-01T09:00:00Z', JSON.stringify(value));
+    throw new ValidationError(field, expected, JSON.stringify(value));
   }
   const d = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(d.getTime()) || (typeof value === 'string' && !/^\d{4}-\d{2}-\d{2}/.test(value))) {
-    throw new ValidationError(field, 'an ISO-8601 time such as 2030-01-01T09:00:00Z', JSON.stringify(value));
+  if (Number.isNaN(d.getTime()) || (typeof value === 'string' && !isIsoTime(value))) {
+    throw new ValidationError(field, expected, JSON.stringify(value));
   }
   if (Math.abs(d.getTime() - Date.now()) > MAX_DELAY_MS)
     throw new ValidationError(field, 'a time within 10 years of now', JSON.stringify(value));
@@ -108,7 +162,7 @@ export function validateEnqueue(input: unknown, limits: Limits, prefix = ''): Jo
         JSON.stringify(spec.idempotencyKey),
       );
     }
-    idempotencyKey = spec.idempotencyKey;
+    idempotencyKey = checkText(f('idempotencyKey'), spec.idempotencyKey);
   }
   return {
     id: uuidv7(),

@@ -56,7 +56,8 @@ export async function jobInsertMany(exec: Executor, rows: JobInsert[]): Promise<
   const priority = col('priority', 'int', (r) => r.priority);
   const maxAttempts = col('max_attempts', 'int', (r) => r.maxAttempts);
   const at = col('run_after', 'timestamptz', (r) => r.runAfter);
-  const delay = col('delay_ms', 'int', (r) => r.delayMs);
+  // bigint: the longest delay (ten years) is 3.15e11 ms, beyond int's 2.1e9 (24.8 days).
+  const delay = col('delay_ms', 'bigint', (r) => r.delayMs);
   const key = col('idempotency_key', 'text', (r) => r.idempotencyKey);
   const readyNow = rows.every((r) => r.runAfter === null && r.delayMs === 0);
   const runAfter = readyNow

@@ -2,7 +2,7 @@
 // a megabyte of --json through a pipe parses whole, `| head -1` ends jobq quietly, and a missing
 // database or role, a server without SSL, a taken port and bad global options are never a stack trace.
 import { spawnSync } from 'node:child_process';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueMany } from '../../src/queue/index.js';
 import { JOBQ_BIN, runCli, type CliResult } from '../helpers/cli.js';
@@ -24,7 +24,7 @@ function expectOneLine(r: CliResult, code: number, text: RegExp): void {
 }
 
 /** Listens on 127.0.0.1:<free port>; `onConnection` plays the server. */
-async function listen(onConnection: Parameters<typeof createServer>[0] = () => undefined): Promise<{
+async function listen(onConnection: (socket: Socket) => void = () => undefined): Promise<{
   server: Server;
   port: number;
 }> {
