@@ -59,3 +59,11 @@ export function formatDuration(ms: number): string {
   }
   return (neg ? '-' : '') + parts.join(' ');
 }
+
+/** Describes a JSON.parse failure by position only: V8's own message quotes the text, which may be secret. */
+export function jsonErrorDetail(err: unknown): string {
+  const msg = err instanceof Error ? err.message : '';
+  const pos = /position (\d+)/.exec(msg)?.[1];
+  if (/Unexpected end of JSON input/i.test(msg)) return 'the JSON ends too early';
+  return pos === undefined ? 'not valid JSON' : `not valid JSON at position ${pos}`;
+}

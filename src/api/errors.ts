@@ -1,6 +1,7 @@
 // The API's one error mapping: JobqError subclasses, request-schema failures, body-parser failures and
 // anything unexpected become {error: {code, message, field}} with the right status. Unexpected errors are
 // logged server-side and answered with a generic 500: no stack traces or SQL ever reach a client.
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isConnectionError, JobqError, ValidationError } from '../errors.js';
 
@@ -70,7 +71,7 @@ function shown(value: unknown): string {
   } catch {
     s = String(value);
   }
-  return s.length > 80 ? `${s.slice(0, 79)}…` : s;
+  return s; // ValidationError shortens it, saying how long it was
 }
 
 /** Turns the first request-schema error into a field-naming ValidationError-shaped HttpError. */
@@ -160,4 +161,32 @@ export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): F
     },
   };
   return reply.code(404).send(body);
+}
+
+/**
+ * Node's HTTP parser refuses some requests before fastify sees them (an unknown method such as FOO,
+ * broken framing, oversize headers): answer those in the API's error shape too, then close.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const body: ErrorBody = {
+    error: {
+      code: tooLarge ? 'HEADERS_TOO_LARGE' : 'BAD_REQUEST',
+      message: tooLarge
+        ? 'request headers too large'
+        : 'malformed HTTP request (unknown method, or broken headers or framing)',
+      field: null,
+    },
+  };
+  const text = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(text)}\r\n` +
+      `connection: close\r\n\r\n${text}`,
+  );
 }

@@ -11,7 +11,8 @@ import type { Metrics } from '../metrics/metrics.js';
 import { authHook, parseTokens } from './auth.js';
 import type { ApiContext } from './context.js';
 import { registerDashboard } from './dashboard.js';
-import { errorHandler, HttpError, notFoundHandler } from './errors.js';
+import { jsonErrorDetail } from '../parse.js';
+import { clientErrorHandler, errorHandler, HttpError, notFoundHandler } from './errors.js';
 import { rateLimitHook } from './rate-limit.js';
 import { healthRoutes } from './routes/health.js';
 import { PROTECTED_ROUTES } from './routes/index.js';
@@ -55,6 +56,7 @@ export async function buildApp(deps: ApiDeps, opts: { auth: AuthMode }): Promise
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxPayloadBytes,
     return503OnClosing: true,
+    clientErrorHandler,
     ajv: {
       // Bodies are JSON: no type coercion, unknown fields are errors (not silently dropped), and
       // verbose errors carry the failing schema, whose description says what was expected.
@@ -73,7 +75,21 @@ export async function buildApp(deps: ApiDeps, opts: { auth: AuthMode }): Promise
   // JSON bodies: an empty body counts as none (curl -X POST …/retry -H 'Content-Type: application/json'),
   // malformed JSON is a 400 that says where it broke. Prototype-poisoning keys are refused.
   const strictJson = app.getDefaultJsonParser('error', 'error');
+  // Only JSON is accepted (text/plain and forms are a 415, as documented), and only as UTF-8.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
+    if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+      done(
+        new HttpError(
+          415,
+          'UNSUPPORTED_MEDIA_TYPE',
+          `send the body as UTF-8 JSON (Content-Type: application/json; charset=utf-8), not ${charset.slice(0, 40)}`,
+        ),
+        undefined,
+      );
+      return;
+    }
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') {
       done(null, undefined);
@@ -89,7 +105,7 @@ export async function buildApp(deps: ApiDeps, opts: { auth: AuthMode }): Promise
         JSON.parse(text);
         detail = 'forbidden key (__proto__ or constructor.prototype)';
       } catch (e) {
-        detail = (e as Error).message;
+        detail = jsonErrorDetail(e);
       }
       done(new HttpError(400, 'INVALID_JSON', `body: expected valid JSON, ${detail}`, 'body'), undefined);
     });

@@ -37,7 +37,7 @@ export function parseBatch(text: string): { specs: EnqueueSpec[]; lines: number[
     const line = raw.trim();
     if (!line) return;
     const field = `line ${i + 1}`;
-    const obj = parseJson(field, line);
+    const obj = parseJson(field, line, 'a line that is not JSON');
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
       throw new ValidationError(field, 'a JSON object such as {"type":"demo.echo"}');
     for (const k of Object.keys(obj)) {

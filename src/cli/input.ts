@@ -1,5 +1,6 @@
 // Reading operator input: JSON payloads given inline, as @file or on stdin; NDJSON batches.
 import { readFileSync } from 'node:fs';
+import { jsonErrorDetail } from '../parse.js';
 import { ValidationError } from '../errors.js';
 
 /** Reads all of stdin as text. */
@@ -23,23 +24,25 @@ export async function readSource(field: string, source: string): Promise<string>
   }
 }
 
-/** Parses JSON text, naming the field on failure. */
-export function parseJson(field: string, text: string): unknown {
+/**
+ * Parses JSON text, naming the field on failure. `source` says where the text came from ("a file",
+ * "standard input"): such text is never echoed (it may be any file); inline text is, shortened.
+ */
+export function parseJson(field: string, text: string, source?: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new ValidationError(field, 'valid JSON', `${truncated(text)} (${(err as Error).message})`);
+    const what = source ?? JSON.stringify(text.trim());
+    throw new ValidationError(field, 'valid JSON', `${what} (${jsonErrorDetail(err)})`);
   }
 }
 
 /** A --payload value: inline JSON, @file.json, or - for stdin. */
 export async function readPayload(field: string, value: string): Promise<unknown> {
-  if (value === '-') return parseJson(field, await readStdin());
-  if (value.startsWith('@')) return parseJson(field, await readSource(field, value.slice(1)));
+  if (value === '-') return parseJson(field, await readStdin(), 'standard input');
+  if (value.startsWith('@')) {
+    const file = value.slice(1);
+    return parseJson(field, await readSource(field, file), `the file ${JSON.stringify(file)}`);
+  }
   return parseJson(field, value);
-}
-
-function truncated(text: string): string {
-  const t = text.trim();
-  return JSON.stringify(t.length > 80 ? `${t.slice(0, 77)}...` : t);
 }

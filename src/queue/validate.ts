@@ -103,12 +103,11 @@ const ISO_TIME =
 export function isIsoTime(text: string): boolean {
   const m = ISO_TIME.exec(text);
   if (!m) return false;
-  const [year, month, day, hour, minute, second] = m
-    .slice(1, 7)
-    .map((x) => (x === undefined ? 0 : Number(x)));
-  if (month === undefined || month < 1 || month > 12 || day === undefined || day < 1) return false;
-  const daysInMonth = new Date(Date.UTC(year ?? 0, month, 0)).getUTCDate();
-  return day <= daysInMonth && (hour ?? 0) <= 23 && (minute ?? 0) <= 59 && (second ?? 0) <= 59;
+  const part = (i: number): number => Number(m[i] ?? 0);
+  const [year, month, day] = [part(1), part(2), part(3)];
+  if (month < 1 || month > 12 || day < 1) return false;
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return day <= daysInMonth && part(4) <= 23 && part(5) <= 59 && part(6) <= 59;
 }
 
 function parseRunAt(field: string, value: unknown): Date {

@@ -199,7 +199,7 @@ const cases: Case[] = [
     body: { type: 'demo', payload: { s: 'a\u0000b' } },
     status: 400,
     code: 'VALIDATION',
-    field: 'payload',
+    field: 'payload.s',
     says: ['NUL'],
   },
   {
