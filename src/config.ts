@@ -90,6 +90,11 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'PORT', default: '8000', description: 'API port' },
   { name: 'JOBQ_API_HOST', default: '0.0.0.0', description: 'API listen address (jobq dev: 127.0.0.1)' },
   { name: 'JOBQ_API_TOKENS', default: '(none)', description: 'API bearer tokens, name:token[,name2:token2]' },
+  {
+    name: 'JOBQ_AUTH_FAILURE_LIMIT',
+    default: '10',
+    description: 'wrong API tokens per client address per minute before 429 (0: no limit)',
+  },
   { name: 'JOBQ_RATE_LIMIT_PER_SEC', default: '(off)', description: 'API requests per second per client' },
   {
     name: 'JOBQ_RATE_LIMIT_BURST',
@@ -154,6 +159,7 @@ export interface Config {
   port: number;
   apiHost: string;
   apiTokens: string | undefined;
+  authFailureLimit: number;
   rateLimitPerSec: number | undefined;
   rateLimitBurst: number | undefined;
   metricsPort: number;
@@ -238,6 +244,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     port: int('PORT', 8000, 0, 65_535),
     apiHost: nonEmpty(env.JOBQ_API_HOST) ?? '0.0.0.0',
     apiTokens: nonEmpty(env.JOBQ_API_TOKENS),
+    authFailureLimit: int('JOBQ_AUTH_FAILURE_LIMIT', 10, 0, 1_000_000),
     rateLimitPerSec: optInt('JOBQ_RATE_LIMIT_PER_SEC', 1, 1_000_000),
     rateLimitBurst: optInt('JOBQ_RATE_LIMIT_BURST', 1, 1_000_000),
     metricsPort: int('JOBQ_METRICS_PORT', 9464, 0, 65_535),

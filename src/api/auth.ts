@@ -58,12 +58,77 @@ export function bearerToken(request: FastifyRequest): string | null {
   return m?.[1] ?? null;
 }
 
-/** onRequest hook: 401 unless the request carries a configured token; sets request.principal. */
-export function authHook(tokens: TokenEntry[]) {
+const THROTTLE_WINDOW_MS = 60_000;
+const THROTTLE_MAX_CLIENTS = 10_000;
+
+/**
+ * Counts wrong tokens per client address (this process only: enough to make guessing slow) and refuses
+ * a client that sent `limit` of them within a minute until that minute is over. 0 turns it off.
+ */
+export class FailedAuthThrottle {
+  private readonly failures = new Map<string, { count: number; until: number }>();
+
+  constructor(
+    private readonly limit: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Seconds the client must wait, or 0 when it may try. */
+  retryAfterSeconds(client: string): number {
+    const f = this.failures.get(client);
+    if (!f || this.limit === 0) return 0;
+    const left = f.until - this.now();
+    if (left <= 0) {
+      this.failures.delete(client);
+      return 0;
+    }
+    return f.count >= this.limit ? Math.ceil(left / 1000) : 0;
+  }
+
+  /** Records one wrong token from the client. */
+  failed(client: string): void {
+    if (this.limit === 0) return;
+    const now = this.now();
+    const f = this.failures.get(client);
+    if (f && f.until > now) f.count++;
+    else {
+      if (this.failures.size >= THROTTLE_MAX_CLIENTS) this.prune(now);
+      this.failures.set(client, { count: 1, until: now + THROTTLE_WINDOW_MS });
+    }
+  }
+
+  private prune(now: number): void {
+    for (const [k, f] of this.failures) if (f.until <= now) this.failures.delete(k);
+    // Still full (a flood from many addresses): forget the oldest entries rather than grow without bound.
+    for (const k of this.failures.keys()) {
+      if (this.failures.size < THROTTLE_MAX_CLIENTS) break;
+      this.failures.delete(k);
+    }
+  }
+}
+
+/**
+ * onRequest hook: 401 unless the request carries a configured token; sets request.principal. A client
+ * address that sent too many wrong tokens gets 429 with Retry-After, without its token being checked.
+ */
+export function authHook(tokens: TokenEntry[], throttle = new FailedAuthThrottle(0)) {
   return (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    const wait = throttle.retryAfterSeconds(request.ip);
+    if (wait > 0) {
+      return Promise.reject(
+        new HttpError(
+          429,
+          'TOO_MANY_FAILED_AUTH',
+          `too many wrong tokens from this address; retry after ${wait}s`,
+          null,
+          { 'retry-after': String(wait) },
+        ),
+      );
+    }
     const presented = bearerToken(request);
     const name = presented === null ? null : matchToken(tokens, presented);
     if (name === null) {
+      if (presented !== null) throttle.failed(request.ip);
       return Promise.reject(
         new HttpError(
           401,

@@ -8,11 +8,12 @@ import type { Executor } from '../db/connect.js';
 import type { Service } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { authHook, parseTokens } from './auth.js';
+import { authHook, FailedAuthThrottle, parseTokens } from './auth.js';
 import type { ApiContext } from './context.js';
 import { registerDashboard } from './dashboard.js';
 import { jsonErrorDetail } from '../parse.js';
 import { clientErrorHandler, errorHandler, HttpError, notFoundHandler } from './errors.js';
+import { hostCheckHook, sameOriginHook } from './origin.js';
 import { rateLimitHook } from './rate-limit.js';
 import { healthRoutes } from './routes/health.js';
 import { PROTECTED_ROUTES } from './routes/index.js';
@@ -131,6 +132,10 @@ export async function buildApp(deps: ApiDeps, opts: { auth: AuthMode }): Promise
     await Promise.resolve();
   });
 
+  // Before any route: refuse other sites' pages (and, without auth, foreign Host names): src/api/origin.ts.
+  if (opts.auth === 'none') app.addHook('onRequest', hostCheckHook);
+  app.addHook('onRequest', sameOriginHook);
+
   await app.register(healthRoutes, ctx);
   await registerDashboard(app);
   const protectedRoutes: { method: string; url: string }[] = [];
@@ -140,7 +145,7 @@ export async function buildApp(deps: ApiDeps, opts: { auth: AuthMode }): Promise
       for (const method of [r.method].flat())
         if (method !== 'HEAD') protectedRoutes.push({ method, url: r.url });
     });
-    if (tokens) api.addHook('onRequest', authHook(tokens));
+    if (tokens) api.addHook('onRequest', authHook(tokens, new FailedAuthThrottle(config.authFailureLimit)));
     if (config.rateLimitPerSec !== undefined) {
       const limit = {
         ratePerSec: config.rateLimitPerSec,

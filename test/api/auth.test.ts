@@ -8,7 +8,15 @@ import { matchToken, parseTokens } from '../../src/api/auth.js';
 import { ValidationError } from '../../src/errors.js';
 import { freshDb } from '../helpers/db.js';
 import { runCli } from '../helpers/cli.js';
-import { request, rowCounts, seedJobs, startApi, type RunningApi, type Seeded } from './helpers.js';
+import {
+  request,
+  rowCounts,
+  seedJobs,
+  servedRoutes,
+  startApi,
+  type RunningApi,
+  type Seeded,
+} from './helpers.js';
 
 const TOKEN = 'ci-token-5f0c2a9e';
 const db = await freshDb();
@@ -26,7 +34,8 @@ beforeAll(async () => {
   });
   api = await startApi(db, {
     auth: 'required',
-    env: { JOBQ_API_TOKENS: `ci:${TOKEN}, ops:another-token-77` },
+    // wrong tokens by the hundred from one address: the failed-auth throttle is tested on its own
+    env: { JOBQ_API_TOKENS: `ci:${TOKEN}, ops:another-token-77`, JOBQ_AUTH_FAILURE_LIMIT: '0' },
     log: pino({ level: 'trace' }, sink),
   });
 });
@@ -37,10 +46,26 @@ function concrete(url: string): string {
   return url.replace(':id', seeded.pending).replace(':name', 'default');
 }
 
+/** The routes anyone may call: probes and the dashboard's static files. Everything else needs a token. */
+const PUBLIC_ROUTES = new Set([
+  'GET /',
+  'GET /healthz',
+  'GET /readyz',
+  'GET /index.html',
+  'GET /app.js',
+  'GET /style.css',
+]);
+const isPublic = (r: { method: string; url: string }): boolean =>
+  PUBLIC_ROUTES.has(`${r.method} ${r.url}`) || (r.method === 'GET' && /^\/js\/[\w/-]+\.js$/.test(r.url));
+
 describe('authentication', () => {
-  it('answers 401 on every protected route without a token or with a wrong one, and writes nothing', async () => {
-    const routes = api.app.protectedRoutes;
-    expect(routes.length).toBeGreaterThanOrEqual(15);
+  it('answers 401 on every route the server serves, except the public ones, without a token or with a wrong one, and writes nothing', async () => {
+    const served = servedRoutes(api.app);
+    const routes = served.filter((r) => !isPublic(r));
+    expect(routes.length).toBeGreaterThanOrEqual(20);
+    // the sweep reads fastify's table, so it sees more than the application's own list
+    for (const r of api.app.protectedRoutes) expect(routes).toContainEqual(r);
+    for (const p of PUBLIC_ROUTES) expect(served.map((r) => `${r.method} ${r.url}`)).toContain(p);
     const before = await rowCounts(db.exec);
     for (const r of routes) {
       for (const auth of [undefined, 'Bearer wrong-token', `Basic ${TOKEN}`, `Bearer ${TOKEN}x`, 'Bearer ']) {
@@ -77,7 +102,7 @@ describe('authentication', () => {
       ['GET', `/jobs/${seeded.pending}/explain`],
     ];
     const covered = new Set(calls.map(([m, u]) => `${m} ${u}`));
-    for (const r of api.app.protectedRoutes.filter((x) => !x.url.includes('schedules/'))) {
+    for (const r of servedRoutes(api.app).filter((x) => !isPublic(x) && !x.url.includes('schedules/'))) {
       const url = r.url
         .replace(':id', r.url.includes('retry') ? seeded.dead : seeded.pending)
         .replace(':name', 'default');

@@ -202,3 +202,22 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * Every route the server serves, read from fastify's own route table (printRoutes), not from any list
+ * the application keeps: a route registered anywhere shows up. HEAD (added for each GET) is left out.
+ */
+export function servedRoutes(app: FastifyInstance): { method: string; url: string }[] {
+  const out: { method: string; url: string }[] = [];
+  const stack: string[] = [];
+  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
+    const m = /^([│ ]*)[└├]── (\S+) \(([A-Z, ]+)\)/.exec(line);
+    if (!m) continue;
+    const depth = (m[1] ?? '').length / 4;
+    stack.length = depth;
+    const url = `${stack[depth - 1] ?? ''}${m[2] ?? ''}`;
+    stack[depth] = url;
+    for (const method of (m[3] ?? '').split(/,\s*/)) if (method !== 'HEAD') out.push({ method, url });
+  }
+  return out;
+}
