@@ -60,11 +60,12 @@ describe('no-auth mode', () => {
 
   it('refuses a state-changing request from another origin; same-origin and curl-like requests work', async () => {
     const before = await rowCounts(db.exec);
-    for (const headers of [
+    const foreign: Record<string, string>[] = [
       { origin: 'http://attacker.example' },
       { origin: 'null' },
       { 'sec-fetch-site': 'cross-site' },
-    ]) {
+    ];
+    for (const headers of foreign) {
       const r = await request(`${open.url}/jobs`, { body: { type: 'demo' }, headers });
       expect(r.status, JSON.stringify(headers)).toBe(403);
       expect(r.body.error.code).toBe('CROSS_ORIGIN');

@@ -19,7 +19,8 @@ export function runCli(
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [JOBQ_BIN, ...args], {
-      env: { ...process.env, JOBQ_LOG_LEVEL: 'warn', ...env },
+      // No /metrics port unless a test asks for one: a fixed default port may be taken (see test/setup).
+      env: { ...process.env, JOBQ_LOG_LEVEL: 'warn', JOBQ_METRICS_PORT: '0', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
