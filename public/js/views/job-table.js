@@ -4,13 +4,13 @@ import { badge, h, shortId, table, when } from '../dom.js';
 import { jobButtons } from './actions.js';
 
 const COLS = [
-  { label: 'Job', width: '7.5rem' },
-  { label: 'Type', width: '22%' },
-  { label: 'Queue', width: '11%' },
+  { label: 'Job', width: '7rem' },
+  { label: 'Type', width: '16%' },
+  { label: 'Queue', width: '9%' },
   { label: 'Status', width: '7.5rem' },
   { label: 'Tries', width: '4.5rem', class: 'num' },
-  { label: 'Created', width: '7.5rem' },
-  { label: 'Updated', width: '7.5rem' },
+  { label: 'Created', width: '6.5rem' },
+  { label: 'Updated', width: '6.5rem' },
   { label: 'Last error' },
   { label: '', width: '9.5rem' },
 ];
@@ -36,7 +36,11 @@ export function jobTable(app, jobs, emptyText) {
       h('td', { class: 'num' }, `${j.attempts}/${j.maxAttempts}`),
       h('td', null, when(j.createdAt)),
       h('td', null, when(j.updatedAt)),
-      h('td', { class: 'ellipsis error-text', title: j.lastError ?? '' }, j.lastError ?? ''),
+      h(
+        'td',
+        { class: 'wrap error-text', title: j.lastError ?? '' },
+        h('div', { class: 'clamp' }, j.lastError ?? ''),
+      ),
       h('td', { class: 'right' }, jobButtons(app, j)),
     ),
   );

@@ -91,8 +91,8 @@ function queueRow(app, q) {
 
 const FAILURE_COLS = [
   { label: 'Job', width: '7.5rem' },
-  { label: 'Type', width: '18%' },
-  { label: 'Queue', width: '12%' },
+  { label: 'Type', width: '15%' },
+  { label: 'Queue', width: '9%' },
   { label: 'Status', width: '7.5rem' },
   { label: 'Tries', width: '4.5rem', class: 'num' },
   { label: 'Error' },
@@ -108,7 +108,11 @@ function failureRow(app, f) {
     h('td', { class: 'ellipsis' }, f.queue),
     h('td', null, badge(f.status)),
     h('td', { class: 'num' }, `${f.attempts}/${f.maxAttempts}`),
-    h('td', { class: 'ellipsis error-text', title: f.lastError ?? '' }, f.lastError ?? ''),
+    h(
+      'td',
+      { class: 'wrap error-text', title: f.lastError ?? '' },
+      h('div', { class: 'clamp' }, f.lastError ?? ''),
+    ),
     h('td', null, when(f.updatedAt)),
   );
 }

@@ -4,16 +4,44 @@ import { apiOptional } from '../api.js';
 import { badge, h, loading, renderIfChanged, shortId, table, when } from '../dom.js';
 
 const COLS = [
-  { label: 'Name', width: '16%' },
-  { label: 'Cron', width: '9rem' },
+  { label: 'Name' },
+  { label: 'Cron', width: '8rem' },
   { label: 'Zone', width: '8rem' },
-  { label: 'Job type', width: '15%' },
-  { label: 'Queue', width: '9%' },
-  { label: 'Next run', width: '7.5rem' },
-  { label: 'Last run', width: '7.5rem' },
-  { label: 'Last job' },
-  { label: 'Missed / overlap', width: '9.5rem' },
+  { label: 'Job type', width: '11rem' },
+  { label: 'Queue', width: '7rem' },
+  { label: 'Next run', width: '7rem' },
+  { label: 'Last run', width: '7rem' },
+  { label: 'Last job', width: '10.5rem' },
+  { label: 'Missed / overlap', width: '8.5rem' },
 ];
+
+/** The last job's outcome as a link to it; a pruned job is only named (muted). */
+function lastJob(s, app) {
+  if (!s.lastJobId) return h('span', { class: 'muted' }, '–');
+  if (!s.lastJobStatus)
+    return h(
+      'span',
+      { class: 'muted', title: `job ${s.lastJobId} (pruned)` },
+      `${shortId(s.lastJobId)} pruned`,
+    );
+  const href = `#/jobs/${s.lastJobId}`;
+  return h(
+    'a',
+    {
+      class: 'last-job',
+      href,
+      title: `job ${s.lastJobId}: ${s.lastJobStatus}`,
+      on: {
+        click: (e) => {
+          e.preventDefault();
+          app.navigate(href);
+        },
+      },
+    },
+    badge(s.lastJobStatus),
+    h('span', { class: 'mono muted' }, shortId(s.lastJobId)),
+  );
+}
 
 /** The schedules view. */
 export function schedulesView(_route, app) {
@@ -55,27 +83,7 @@ export function schedulesView(_route, app) {
               h('td', { class: 'ellipsis' }, s.queue),
               h('td', null, s.enabled === false ? h('span', { class: 'muted' }, '–') : when(s.nextRunAt)),
               h('td', null, when(s.lastRunAt)),
-              h(
-                'td',
-                null,
-                s.lastJobId
-                  ? h(
-                      'a',
-                      {
-                        href: `#/jobs/${s.lastJobId}`,
-                        on: {
-                          click: (e) => {
-                            e.preventDefault();
-                            app.navigate(`#/jobs/${s.lastJobId}`);
-                          },
-                        },
-                      },
-                      shortId(s.lastJobId),
-                      ' ',
-                      s.lastJobStatus ? badge(s.lastJobStatus) : null,
-                    )
-                  : h('span', { class: 'muted' }, '–'),
-              ),
+              h('td', null, lastJob(s, app)),
               h(
                 'td',
                 {
