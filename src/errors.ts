@@ -26,7 +26,7 @@ export class JobqError extends Error {
 }
 
 /** How much of a bad value an error message shows: enough to recognise it, never a whole file or key. */
-export const SHOWN_MAX = 60;
+export const SHOWN_MAX = 120;
 
 /** A bad value as an error message shows it: cut to SHOWN_MAX characters, with its full length. */
 export function shownValue(text: string): string {
