@@ -1,4 +1,5 @@
 // Log lines for people: the pretty format (time, level, message, key=value) and when it applies.
+import { isatty } from 'node:tty';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { prettyLine, usePretty } from '../../src/log.js';
@@ -26,7 +27,7 @@ describe('log format', () => {
     expect(usePretty('pretty', 1)).toBe(true);
     expect(usePretty('json', 1)).toBe(false);
     // the test runner's stdout is not a terminal
-    expect(usePretty('auto', 1)).toBe(process.stdout.isTTY);
+    expect(usePretty('auto', 1)).toBe(isatty(1));
     expect(loadConfig({}, {}).logFormat).toBe('auto');
     expect(loadConfig({}, { JOBQ_LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
     expect(() => loadConfig({}, { JOBQ_LOG_FORMAT: 'fancy' })).toThrow(ValidationError);
