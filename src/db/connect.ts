@@ -22,6 +22,7 @@ function tablesFor(schema: string): Tables {
       'schedules',
       'maintenance',
       'migrations',
+      'job_keys',
     ];
     t = Object.fromEntries(names.map((n) => [n, sql.table(`${schema}.${n}`)])) as unknown as Tables;
     tableCache.set(schema, t);

@@ -48,11 +48,31 @@ export interface JobsTable {
   backoff_max_ms: number | null;
   /** Graceful-shutdown releases without an outcome (past a bound, a release counts as an attempt). */
   releases: Generated<number>;
+  /** The job's key (tenant), for per-key limits and fair shares. */
+  key: string | null;
+  /** Fair-share tag (0 without a key): see migrations/0004_flow_control.sql. */
+  fair_seq: ColumnType<string, string | number | undefined, string | number>;
 }
 
 export interface QueuesTable {
   name: string;
   paused: Generated<boolean>;
+  updated_at: GeneratedTimestamp;
+  concurrency: number | null;
+  rate_count: number | null;
+  rate_period_ms: number | null;
+  burst: number | null;
+  key_concurrency: number | null;
+  tokens: number | null;
+  tokens_at: Timestamp | null;
+}
+
+export interface JobKeysTable {
+  queue: string;
+  key: string;
+  last_seq: ColumnType<string, string | number, string | number>;
+  last_n: number;
+  seen_seq: ColumnType<string | null, string | number | null, string | number | null>;
   updated_at: GeneratedTimestamp;
 }
 
@@ -119,4 +139,5 @@ export interface DB {
   schedules: SchedulesTable;
   maintenance: MaintenanceTable;
   migrations: MigrationsTable;
+  job_keys: JobKeysTable;
 }

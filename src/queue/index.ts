@@ -11,3 +11,4 @@ export { uuidv7, isUuid } from './ids.js';
 export { listWorkers, onlineWindowMs, type WorkerInfo } from './workers-online.js';
 export { channelFor } from '../sql/jobs.js';
 export * from './registry.js';
+export * from './limits.js';

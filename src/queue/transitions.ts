@@ -25,16 +25,49 @@ import {
   type OutcomeWritten,
   type Reclaimed,
 } from '../sql/job-outcomes.js';
-import { jobClaim, jobHeartbeat, type ClaimParams, type Fence } from '../sql/jobs.js';
+import {
+  jobClaim,
+  jobClaimLimited,
+  type ClaimOutcome,
+  type ClaimParams,
+  type ThrottleReason,
+} from '../sql/jobs-claim.js';
+import { jobHeartbeat, type Fence } from '../sql/jobs.js';
 import { storableError, storableResult } from './outcome-values.js';
 import type { ClaimedJob } from './types.js';
 
-export type { Fence, ClaimParams, Reclaimed, OutcomeItem, OutcomeKind, OutcomeWritten };
+export type {
+  Fence,
+  ClaimParams,
+  ClaimOutcome,
+  Reclaimed,
+  OutcomeItem,
+  OutcomeKind,
+  OutcomeWritten,
+  ThrottleReason,
+};
 export { FREE_RELEASES, storableError, storableResult };
 
-/** Claims up to `limit` ready jobs of a queue (see jobClaim for the order). */
-export function claim(exec: Executor, p: ClaimParams): Promise<ClaimedJob[]> {
-  return jobClaim(exec, p);
+/**
+ * Claims up to `limit` ready jobs of a queue, in claim order (see jobClaim), honouring the queue's flow
+ * limits. `limited` is the caller's guess (from the previous claim): a queue without limits is claimed
+ * without the flow lock. A stale guess costs at most a round trip, never a limit: the plain statement
+ * refuses a queue that has limits (and the limited one runs at once), and the limited statement works
+ * for a queue whose limits were removed (its answer says so, for the next guess).
+ */
+export async function claimFlow(
+  exec: Executor,
+  p: ClaimParams & { limited?: boolean },
+): Promise<ClaimOutcome> {
+  if (p.limited === true) return jobClaimLimited(exec, p); // still right if the limits were removed
+  const plain = await jobClaim(exec, p);
+  // the plain statement claims nothing from a queue with limits: it only says so
+  return plain.limited ? jobClaimLimited(exec, p) : plain;
+}
+
+/** Claims up to `limit` ready jobs of a queue (see claimFlow); just the jobs. */
+export async function claim(exec: Executor, p: ClaimParams): Promise<ClaimedJob[]> {
+  return (await claimFlow(exec, p)).jobs;
 }
 
 /**

@@ -16,6 +16,8 @@ export interface EnqueueSpec {
   delayMs?: number;
   maxAttempts?: number;
   idempotencyKey?: string;
+  /** The job's key (tenant): per-key concurrency limits and fair shares between keys apply to it. */
+  key?: string;
 }
 
 export interface Page<T> {

@@ -124,6 +124,9 @@ function parseRunAt(field: string, value: unknown): Date {
   return d;
 }
 
+/** Longest job key (tenant id). */
+const KEY_MAX = 200;
+
 /**
  * Validates one enqueue request and turns it into a row. `prefix` prefixes field names
  * (e.g. "line 3: " or "jobs[2].") so batch errors point at the offending entry.
@@ -163,6 +166,12 @@ export function validateEnqueue(input: unknown, limits: Limits, prefix = ''): Jo
     }
     idempotencyKey = checkText(f('idempotencyKey'), spec.idempotencyKey);
   }
+  let key: string | null = null;
+  if (spec.key !== undefined && spec.key !== null) {
+    if (typeof spec.key !== 'string' || spec.key.length === 0 || spec.key.length > KEY_MAX)
+      throw new ValidationError(f('key'), `a string of 1-${KEY_MAX} characters`, JSON.stringify(spec.key));
+    key = spec.key;
+  }
   return {
     id: uuidv7(),
     type,
@@ -173,6 +182,7 @@ export function validateEnqueue(input: unknown, limits: Limits, prefix = ''): Jo
     runAfter,
     delayMs,
     idempotencyKey,
+    key,
   };
 }
 

@@ -15,12 +15,13 @@ export function claimStarving(alias: string, starvationMs: number): RawBuilder<b
 
 /**
  * The claim order of a ready job as one comparable row value (smaller is claimed first): jobs past the
- * starvation bound first, oldest first; then priority DESC, run_after, id — the order of jobs_ready_idx.
- * Used to number a claimed batch and to count the jobs ahead of one job.
+ * starvation bound first, oldest first; then priority DESC, fair_seq (round-robin between keys, 0 for
+ * jobs without one), run_after, id — the order of jobs_ready_idx. Used to number a claimed batch and to
+ * count the jobs ahead of one job.
  */
 export function claimRank(alias: string, starvationMs: number): RawBuilder<unknown> {
   const a = sql.table(alias);
   const starving = claimStarving(alias, starvationMs);
   return sql`ROW(CASE WHEN ${starving} THEN 0 ELSE 1 END, CASE WHEN ${starving} THEN 0 ELSE -${a}.priority END,
-    ${a}.run_after, ${a}.id)`;
+    CASE WHEN ${starving} THEN 0 ELSE ${a}.fair_seq END, ${a}.run_after, ${a}.id)`;
 }

@@ -30,6 +30,8 @@ export interface Job {
   errors: AttemptError[];
   result: unknown;
   idempotencyKey: string | null;
+  /** The job's key (tenant), or null. */
+  key: string | null;
   cancelRequestedAt: Date | null;
   cancelledBy: string | null;
   createdAt: Date;
@@ -50,6 +52,8 @@ export interface JobInsert {
   runAfter: Date | null;
   delayMs: number;
   idempotencyKey: string | null;
+  /** The job's key (tenant); absent or null: none. */
+  key?: string | null;
 }
 
 export interface EnqueueResult {
@@ -69,6 +73,8 @@ export interface ClaimedJob {
   maxAttempts: number;
   runAfter: Date;
   createdAt: Date;
+  /** The job's key (tenant), or null. */
+  key: string | null;
 }
 
 export interface ListFilter {
@@ -100,6 +106,7 @@ export function toJob(r: Selectable<JobsTable>): Job {
     errors: (r.errors as AttemptError[] | null) ?? [],
     result: r.result ?? null,
     idempotencyKey: r.idempotency_key,
+    key: r.key,
     cancelRequestedAt: r.cancel_requested_at,
     cancelledBy: r.cancelled_by,
     createdAt: r.created_at,

@@ -4,16 +4,8 @@
 import { sql, type RawBuilder, type Selectable } from 'kysely';
 import type { Executor } from '../db/connect.js';
 import type { JobsTable } from '../db/schema.js';
-import {
-  toJob,
-  type ClaimedJob,
-  type EnqueueResult,
-  type Job,
-  type JobInsert,
-  type ListFilter,
-} from './job-rows.js';
-
-import { claimRank, claimReady, claimStarving } from './claim-order.js';
+import { jobKeysReserve, type KeyGroup } from './job-keys.js';
+import { toJob, type EnqueueResult, type Job, type JobInsert, type ListFilter } from './job-rows.js';
 
 /**
  * Inserts many jobs in one round trip (one array parameter per column, unnest on the server), and sends
@@ -28,6 +20,7 @@ export async function jobInsertMany(exec: Executor, rows: JobInsert[]): Promise<
   ];
   const notify = readyQueues.length > 0 ? readyQueues.join(',') : null;
   const hasKeys = rows.some((r) => r.idempotencyKey !== null);
+  const tags = await fairTags(exec, rows);
   const t = exec.t;
   // Columns whose value is the same in every row are sent once as a scalar, the rest as one array each
   // (unnest): serialising 100,000-element arrays of identical values cost ~15 % of a bulk enqueue.
@@ -59,6 +52,13 @@ export async function jobInsertMany(exec: Executor, rows: JobInsert[]): Promise<
   // bigint: the longest delay (ten years) is 3.15e11 ms, beyond int's 2.1e9 (24.8 days).
   const delay = col('delay_ms', 'bigint', (r) => r.delayMs);
   const key = col('idempotency_key', 'text', (r) => r.idempotencyKey);
+  // keyed jobs (tenants) carry their key and fair-share tag; without keys the columns keep their defaults
+  const keyed = tags
+    ? {
+        names: sql`, key, fair_seq`,
+        values: sql`, ${col('key', 'text', (r) => r.key ?? null)}, ${col('fair_seq', 'bigint', (r) => tags.get(r) ?? 0)}`,
+      }
+    : { names: sql``, values: sql`` };
   const readyNow = rows.every((r) => r.runAfter === null && r.delayMs === 0);
   const runAfter = readyNow
     ? sql`now()`
@@ -66,11 +66,11 @@ export async function jobInsertMany(exec: Executor, rows: JobInsert[]): Promise<
   const source = single
     ? sql``
     : sql`FROM unnest(${sql.join(unnested)}) AS i(${sql.join(names.map((n) => sql.id(n)))})`;
-  const values = sql`${id}, ${type}, ${payload}, ${queue}, ${priority}, ${maxAttempts}, ${runAfter}`;
+  const values = sql`${id}, ${type}, ${payload}, ${queue}, ${priority}, ${maxAttempts}, ${runAfter}${keyed.values}`;
   if (!hasKeys) {
     // Fast path (bulk enqueue): ids come from the client, nothing to look up afterwards.
     await sql`WITH ins AS (
-        INSERT INTO ${t.jobs} (id, type, payload, queue, priority, max_attempts, run_after)
+        INSERT INTO ${t.jobs} (id, type, payload, queue, priority, max_attempts, run_after${keyed.names})
         SELECT ${values} ${source}
         RETURNING 1)
       SELECT count(*) AS n, CASE WHEN ${notify}::text IS NOT NULL THEN pg_notify(${channel}, ${notify}) END FROM ins`.execute(
@@ -81,7 +81,7 @@ export async function jobInsertMany(exec: Executor, rows: JobInsert[]): Promise<
   // ON CONFLICT waits for a concurrent inserter of the same key to commit, then skips: N identical
   // concurrent requests create one row (jobs_idempotency_key_idx).
   const inserted = await sql<{ id: string }>`WITH ins AS (
-      INSERT INTO ${t.jobs} (id, type, payload, queue, priority, max_attempts, run_after, idempotency_key)
+      INSERT INTO ${t.jobs} (id, type, payload, queue, priority, max_attempts, run_after${keyed.names}, idempotency_key)
       SELECT ${values}, ${key} ${source}
       ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       RETURNING id)
@@ -105,6 +105,28 @@ export async function jobInsertMany(exec: Executor, rows: JobInsert[]): Promise<
       throw new Error(`job with idempotency key ${r.idempotencyKey ?? ''} vanished during enqueue`);
     return { id, created: false };
   });
+}
+
+/** Fair-share tags of the keyed rows (job-keys.ts), consecutive per key in input order; null without keys. */
+async function fairTags(exec: Executor, rows: JobInsert[]): Promise<Map<JobInsert, number> | null> {
+  if (!rows.some((r) => r.key)) return null;
+  const groups = new Map<string, { g: KeyGroup; rows: JobInsert[] }>();
+  for (const r of rows) {
+    if (!r.key) continue;
+    const k = JSON.stringify([r.queue, r.key]);
+    const e = groups.get(k) ?? { g: { queue: r.queue, key: r.key, priority: r.priority, n: 0 }, rows: [] };
+    e.g.n++;
+    e.rows.push(r);
+    groups.set(k, e);
+  }
+  const list = [...groups.values()];
+  const firsts = await jobKeysReserve(
+    exec,
+    list.map((e) => e.g),
+  );
+  const tags = new Map<JobInsert, number>();
+  list.forEach((e, i) => e.rows.forEach((r, j) => tags.set(r, (firsts[i] ?? 1) + j)));
+  return tags;
 }
 
 /** Reads one job. */
@@ -133,91 +155,6 @@ export async function jobList(exec: Executor, f: ListFilter & { limit: number })
   if (f.cursor) q = q.where('id', '<', f.cursor);
   const rows = await q.orderBy('id', 'desc').limit(f.limit).execute();
   return rows.map(toJob);
-}
-
-export interface ClaimParams {
-  queue: string;
-  workerId: string;
-  limit: number;
-  leaseMs: number;
-  /** A job ready for longer than this is claimed ahead of higher priorities. */
-  starvationMs: number;
-  /**
-   * The claiming worker's retry policy per job type, as JSON {"type": {"a": maxAttempts?, "b": baseMs,
-   * "m": maxMs}}, recorded on each claimed row so a reclaim anywhere decides as a failure would.
-   */
-  retry?: string | null;
-}
-
-/**
- * Claims up to `limit` ready jobs of one queue for a worker, in one statement, and returns them in claim
- * order (claim-order.ts: the only place the order is defined): jobs ready for longer than the starvation
- * bound first (oldest first, via jobs_ready_age_idx), then priority DESC, run_after, id (jobs_ready_idx,
- * read in index order). FOR UPDATE SKIP LOCKED makes concurrent claimers
- * take disjoint rows. Nothing is claimed from a paused queue.
- *
- * The claim commits without waiting for its WAL flush (synchronous_commit off for this transaction only;
- * a per-statement setting, so it holds through PgBouncer too). Safe: if PostgreSQL crashes before the
- * flush, the claim is lost and the job is simply claimed again — at-least-once, as always — and any later
- * completion (a durable commit) flushes the claim with it. It takes the flush's tail (p99 1.5–1.9 ms
- * here) off enqueue-to-start latency.
- */
-export async function jobClaim(exec: Executor, p: ClaimParams): Promise<ClaimedJob[]> {
-  const t = exec.t;
-  const r = await sql<{
-    id: string;
-    type: string;
-    payload: unknown;
-    queue: string;
-    priority: number;
-    attempts: number;
-    max_attempts: number;
-    run_after: Date;
-    created_at: Date;
-    ord: number;
-  }>`WITH active AS (
-      SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM ${t.queues} WHERE name = ${p.queue} AND paused)
-    ), starving AS (
-      SELECT id, priority, run_after FROM ${t.jobs} s
-      WHERE ${claimReady('s', p.queue)} AND ${claimStarving('s', p.starvationMs)}
-        AND EXISTS (SELECT 1 FROM active)
-      ORDER BY run_after LIMIT ${p.limit}
-      FOR UPDATE SKIP LOCKED
-    ), normal AS (
-      SELECT id, priority, run_after FROM ${t.jobs} n
-      WHERE ${claimReady('n', p.queue)} AND EXISTS (SELECT 1 FROM active)
-      ORDER BY priority DESC, run_after, id
-      -- only what the starving jobs left: a backlog older than the bound must not lock two batches
-      LIMIT greatest(0, ${p.limit} - (SELECT count(*) FROM starving))
-      FOR UPDATE SKIP LOCKED
-    ), picked AS (
-      -- the claim order (claim-order.ts), numbered: UPDATE … RETURNING keeps no order of its own
-      SELECT id, row_number() OVER (ORDER BY ${claimRank('c', p.starvationMs)}) AS ord FROM (
-        SELECT * FROM starving UNION SELECT * FROM normal) c
-    ), async_commit AS (
-      SELECT set_config('synchronous_commit', 'off', true)
-    ), claimed AS (
-      UPDATE ${t.jobs} j SET
-        status = 'RUNNING', attempts = j.attempts + 1, locked_by = ${p.workerId}, locked_at = now(),
-        lease_expires_at = now() + make_interval(secs => ${p.leaseMs / 1000}), started_at = now(), updated_at = now(),
-        max_attempts = coalesce((${p.retry ?? null}::jsonb -> j.type ->> 'a')::int, j.max_attempts),
-        backoff_base_ms = coalesce((${p.retry ?? null}::jsonb -> j.type ->> 'b')::int, j.backoff_base_ms),
-        backoff_max_ms = coalesce((${p.retry ?? null}::jsonb -> j.type ->> 'm')::int, j.backoff_max_ms)
-      FROM picked, async_commit WHERE j.id = picked.id
-      RETURNING j.id, j.type, j.payload, j.queue, j.priority, j.attempts, j.max_attempts, j.run_after,
-        j.created_at, picked.ord)
-    SELECT * FROM claimed ORDER BY ord`.execute(exec.raw);
-  return r.rows.map((row) => ({
-    id: row.id,
-    type: row.type,
-    payload: row.payload,
-    queue: row.queue,
-    priority: row.priority,
-    attempt: row.attempts,
-    maxAttempts: row.max_attempts,
-    runAfter: row.run_after,
-    createdAt: row.created_at,
-  }));
 }
 
 export interface Fence {

@@ -131,7 +131,7 @@ export async function loadHandlersModule(
 }
 
 /**
- * The retry policy a claim records on each job (sql/jobs.ts jobClaim): type → {a: maxAttempts?, b: backoff
+ * The retry policy a claim records on each job (sql/jobs-claim.ts): type → {a: maxAttempts?, b: backoff
  * base, m: backoff cap}, as JSON, so a reclaim by any process decides RETRY/DEAD as a failure here would.
  */
 export function retryPolicyJson(handlers: Map<string, ResolvedHandler>): string {

@@ -1,7 +1,7 @@
 // One queue's pool of slots and its claim loop: claims sized to the room left, repeated at once after a
 // full batch, woken otherwise by NOTIFY, the poll or a reclaim; plus a claim-ahead buffer (see below).
 import type { Executor } from '../db/connect.js';
-import { claim, type ClaimedJob } from '../queue/index.js';
+import { claimFlow, type ClaimedJob, type ThrottleReason } from '../queue/index.js';
 import type { ActiveJob } from './active-job.js';
 import { Backoff } from '../backoff.js';
 import type { DbHealth } from '../loop.js';
@@ -30,7 +30,12 @@ export interface PoolHost {
   giveBack(jobs: ActiveJob[]): void;
   /** A claim failed: true when it failed only for being a prepared statement (now switched off). */
   preparedUnavailable(err: unknown): boolean;
+  /** A flow limit held ready jobs back (for the throttled-claims metric); optional. */
+  throttled?(queue: string, reason: ThrottleReason): void;
 }
+
+/** How soon a pool held back by a concurrency limit looks again (slots free up on other workers). */
+const FLOW_RECHECK_MS = 50;
 
 const EWMA = 0.2;
 
@@ -54,6 +59,10 @@ export class QueuePool {
   /** Claim statements issued, and in flight (for stats and tests). */
   claims = 0;
   claimsInFlight = 0;
+  /** The queue had flow limits at the last claim (claims then go through the flow lock). */
+  limited = false;
+  /** A flow limit held the last claim back. */
+  private throttled = false;
   /** Jobs claimed ahead, waiting for a slot. */
   private waiting: ActiveJob[] = [];
   private reserved = 0;
@@ -120,7 +129,9 @@ export class QueuePool {
 
   /** Jobs the worker may claim ahead of free slots now (see the header). */
   private ahead(): number {
-    if (!this.lastFull || this.avgHandlerMs === Number.POSITIVE_INFINITY) return 0;
+    // A queue held back by a limit claims no further than its slots: a job waiting here would count
+    // against the limit while another worker could run it.
+    if (this.throttled || !this.lastFull || this.avgHandlerMs === Number.POSITIVE_INFINITY) return 0;
     const cap = Math.max(this.slots, this.host.claimBatch);
     return Math.min(cap, Math.floor((this.slots * this.avgClaimMs) / Math.max(this.avgHandlerMs, 0.01)));
   }
@@ -157,22 +168,26 @@ export class QueuePool {
     this.reserved += limit;
     this.claimsInFlight++;
     this.claims++;
-    claim(h.claimExec, {
+    claimFlow(h.claimExec, {
       queue: this.name,
       workerId: h.id,
       limit,
       leaseMs: h.leaseMs,
       starvationMs: h.starvationMs,
       retry: h.claimRetryPolicy,
+      limited: this.limited,
     }).then(
-      (jobs) => {
+      ({ jobs, limited, throttled, retryMs }) => {
         const ms = performance.now() - t0;
         this.avgClaimMs = this.avgClaimMs === 0 ? ms : this.avgClaimMs + EWMA * (ms - this.avgClaimMs);
         this.settle(limit);
         this.backoff.reset();
         h.health.ok();
         this.lastFull = jobs.length === limit;
+        this.limited = limited;
+        this.throttled = throttled !== null;
         if (!this.lastFull && this.wakeSeq === seq) this.wanted = false;
+        if (throttled) this.throttle(throttled, retryMs);
         if (jobs.length > 0) {
           const now = performance.now();
           // in claim order already (the claim statement numbers them): they start in this order
@@ -198,6 +213,21 @@ export class QueuePool {
         }, delay);
       },
     );
+  }
+
+  /**
+   * A flow limit held ready jobs back: no NOTIFY will say when it lifts (a slot frees on another worker,
+   * the bucket refills), so look again when a token is due, or shortly for a concurrency limit.
+   */
+  private throttle(reason: ThrottleReason, retryMs: number | null): void {
+    this.host.throttled?.(this.name, reason);
+    if (this.retryTimer) return;
+    const delay = Math.max(1, Math.min(retryMs ?? FLOW_RECHECK_MS, FLOW_RECHECK_MS * 20));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.wanted = true;
+      this.pump();
+    }, delay);
   }
 
   /** Gives back jobs that waited longer than maxWaitMs for a slot (checked while any wait). */

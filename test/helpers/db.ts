@@ -39,7 +39,7 @@ export async function freshDb(opts: { migrated?: boolean; max?: number } = {}): 
 /** Empties the jobs-related tables between tests of one file. */
 export async function resetDb(db: Database): Promise<void> {
   const t = db.exec.t;
-  await sql`TRUNCATE ${t.jobs}, ${t.queues}, ${t.workers}, ${t.rate_limits}, ${t.schedules}, ${t.maintenance}`.execute(
+  await sql`TRUNCATE ${t.jobs}, ${t.queues}, ${t.workers}, ${t.rate_limits}, ${t.schedules}, ${t.maintenance}, ${t.job_keys}`.execute(
     db.exec.raw,
   );
 }
