@@ -79,6 +79,12 @@ export const enqueueSchema = {
       maxLength: IDEMPOTENCY_KEY_MAX,
       description: `a string of 1-${IDEMPOTENCY_KEY_MAX} characters`,
     },
+    key: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 200,
+      description: "the job's key (tenant): a string of 1-200 characters",
+    },
   },
 } as const;
 
@@ -153,6 +159,31 @@ export const queueParamsSchema = {
   type: 'object',
   required: ['name'],
   properties: { name: nameSchema },
+} as const;
+
+const limitValue = (what: string) =>
+  ({
+    type: ['integer', 'null'],
+    minimum: 1,
+    maximum: 1_000_000,
+    description: `${what}: a whole number from 1 to 1000000, or null to remove it`,
+  }) as const;
+
+/** PUT /queues/:name/limits: the limits to change (absent: keep; null: remove). */
+export const queueLimitsSchema = {
+  type: 'object',
+  description: 'a JSON object with any of concurrency, rate, burst, perKeyConcurrency',
+  additionalProperties: false,
+  properties: {
+    concurrency: limitValue('concurrency'),
+    rate: {
+      type: ['string', 'null'],
+      maxLength: 32,
+      description: 'rate: job starts per period such as "10/s" or "600/m", or null to remove it',
+    },
+    burst: limitValue('burst'),
+    perKeyConcurrency: limitValue('perKeyConcurrency'),
+  },
 } as const;
 
 /** For bodyless POSTs: nothing, or an empty object. */

@@ -15,6 +15,7 @@ interface EnqueueOptions {
   runAt?: string;
   maxAttempts?: string;
   idempotencyKey?: string;
+  key?: string;
   batch?: string;
   json?: boolean;
 }
@@ -27,6 +28,7 @@ const BATCH_FIELDS = new Set([
   'runAt',
   'maxAttempts',
   'idempotencyKey',
+  'key',
 ]);
 
 /** Parses NDJSON batch text into specs (with their line numbers); errors name the line. */
@@ -62,9 +64,10 @@ export function register(program: Command): void {
     .option('--run-at <iso>', 'run at an ISO-8601 time')
     .option('--max-attempts <n>', 'attempts before the job goes DEAD (1..1000)')
     .option('--idempotency-key <key>', 'enqueue at most one job with this key')
+    .option('--key <key>', "the job's key (tenant): per-key limits and fair shares between keys")
     .option(
       '--batch <file>',
-      'NDJSON file (or - for stdin): one {type, payload, queue, priority, runAt, maxAttempts, idempotencyKey} per line',
+      'NDJSON file (or - for stdin): one {type, payload, queue, priority, runAt, maxAttempts, idempotencyKey, key} per line',
     )
     .option('--json', 'machine-readable output')
     .action(async (type: string | undefined, opts: EnqueueOptions, cmd: Command) => {
@@ -99,6 +102,7 @@ export function register(program: Command): void {
         ...(opts.delay !== undefined ? { delayMs: parseDuration('--delay', opts.delay) } : {}),
         ...(opts.runAt !== undefined ? { runAt: opts.runAt } : {}),
         ...(opts.idempotencyKey !== undefined ? { idempotencyKey: opts.idempotencyKey } : {}),
+        ...(opts.key !== undefined ? { key: opts.key } : {}),
       };
       await withDatabase(cmd, async (db, config) => {
         const { job, created } = await enqueue(db.exec, spec, config);

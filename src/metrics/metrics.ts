@@ -73,6 +73,12 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ['queue', 'type'],
       registers: r,
     }),
+    claimsThrottled: new Counter({
+      name: 'jobq_claims_throttled_total',
+      help: "Claims a queue's flow limit held short while ready jobs were left (reason: concurrency, rate, key_concurrency)",
+      labelNames: ['queue', 'reason'],
+      registers: r,
+    }),
     jobsReclaimed: new Counter({
       name: 'jobs_reclaimed_total',
       help: 'Running jobs reclaimed after their lease expired',

@@ -8,6 +8,7 @@ import { jobExplainContext, workerGet, type JobContextRow } from '../sql/explain
 import { jobGet } from '../sql/jobs.js';
 import { workerStall } from '../sql/workers.js';
 import type { Job, JobStatus } from './types.js';
+import { formatRate } from './limits.js';
 import { validateId } from './validate.js';
 
 /** Stable reason codes (the API and dashboard switch on them). */
@@ -17,6 +18,9 @@ export const EXPLAIN_REASONS = [
   'queue_paused',
   'no_worker_for_queue',
   'no_worker_for_type',
+  'queue_concurrency_limit',
+  'key_concurrency_limit',
+  'queue_rate_limit',
   'slots_busy',
   'ready',
   'running',
@@ -64,6 +68,7 @@ export async function explainJob(exec: Executor, id: string, opts: ExplainOption
     id: job.id,
     queue: job.queue,
     type: job.type,
+    key: job.key,
     onlineWithinMs: opts.onlineWithinMs,
     starvationMs: opts.starvationMs,
   });
@@ -216,6 +221,8 @@ function explainWaiting(job: Job, c: JobContextRow): Explanation {
       [...waiting, { label: 'types known on the queue', value: known }],
     );
   }
+  const limited = explainLimits(job, c, waiting, readyFor);
+  if (limited) return limited;
   if (c.running >= c.slots) {
     return make(
       job,
@@ -232,6 +239,66 @@ function explainWaiting(job: Job, c: JobContextRow): Explanation {
     `A worker serving "${job.queue}" should claim it on its next wake-up or poll.`,
     [{ label: 'jobs ahead', value: String(c.ahead) }, ...waiting],
   );
+}
+
+/** The queue's flow limits as details (only those it has). */
+function limitDetails(job: Job, c: JobContextRow): ExplainDetail[] {
+  const d: ExplainDetail[] = [];
+  if (c.concurrency !== null)
+    d.push({ label: 'concurrency limit', value: `${c.running} of ${c.concurrency} running` });
+  if (c.rateCount !== null && c.ratePeriodMs !== null)
+    d.push({
+      label: 'rate limit',
+      value: `${formatRate(c.rateCount, c.ratePeriodMs)}, burst ${c.burst ?? '-'}, ${Math.floor(c.tokens ?? 0)} available now`,
+    });
+  if (c.keyConcurrency !== null && job.key !== null)
+    d.push({
+      label: 'per-key limit',
+      value: `key ${job.key}: ${c.keyRunning} of ${c.keyConcurrency} running`,
+    });
+  return d;
+}
+
+/** A ready job held back by one of its queue's flow limits (the claim's own checks), or null. */
+function explainLimits(
+  job: Job,
+  c: JobContextRow,
+  waiting: ExplainDetail[],
+  readyFor: string,
+): Explanation | null {
+  const details = [...limitDetails(job, c), ...waiting];
+  const cmd = `jobq queues limit ${job.queue}`;
+  if (c.concurrency !== null && c.running >= c.concurrency) {
+    return make(
+      job,
+      'queue_concurrency_limit',
+      `Queue "${job.queue}" is at its concurrency limit ${c.running}/${c.concurrency}; this job has been ready for ${readyFor}.`,
+      `It starts when a running job of "${job.queue}" finishes (any worker). To raise the limit: ${cmd} --concurrency N`,
+      details,
+      { command: `${cmd} --concurrency ${c.concurrency * 2}` },
+    );
+  }
+  if (c.keyConcurrency !== null && job.key !== null && c.keyRunning >= c.keyConcurrency) {
+    return make(
+      job,
+      'key_concurrency_limit',
+      `Key ${job.key} is at its limit ${c.keyRunning}/${c.keyConcurrency} in queue "${job.queue}"; other keys' jobs go ahead meanwhile.`,
+      `It starts when one of key ${job.key}'s running jobs finishes. To raise the limit: ${cmd} --per-key-concurrency N`,
+      details,
+    );
+  }
+  if (c.rateCount !== null && c.ratePeriodMs !== null && (c.tokens ?? 0) < 1) {
+    const inMs = Math.ceil(((1 - (c.tokens ?? 0)) * c.ratePeriodMs) / c.rateCount);
+    return make(
+      job,
+      'queue_rate_limit',
+      `Rate limit: queue "${job.queue}" may start ${formatRate(c.rateCount, c.ratePeriodMs)}; next start in ${formatDuration(inMs)}.`,
+      `Jobs of "${job.queue}" start as the bucket refills, ${plural(c.ahead, 'job')} ahead of this one. To change it: ${cmd} --rate R/s`,
+      [{ label: 'jobs ahead', value: String(c.ahead) }, ...details],
+      { at: new Date(c.now.getTime() + inMs) },
+    );
+  }
+  return null;
 }
 
 /** RUNNING: held under a lease, being cancelled, or with an expired lease awaiting the reaper. */

@@ -1,5 +1,6 @@
 // Live views of the system for operators and metrics: depth by queue × status (liveStats, the sampler's
 // one query) and the full snapshot `jobq top` renders (loadOverview). Bounded, index-backed reads only.
+import { listQueueLimits, type QueueLimits } from './limits.js';
 import type { Executor } from '../db/connect.js';
 import { jobLiveSample, jobRecentFailures, jobThroughput, type FailureRow } from '../sql/stats.js';
 import { workerListOnline, type WorkerRow } from '../sql/workers.js';
@@ -66,6 +67,8 @@ export interface QueueOverview extends QueueLive {
   completedBuckets: number[];
   completedInWindow: number;
   deadInWindow: number;
+  /** The queue's flow limits and their use (null: none). */
+  limits: QueueLimits | null;
 }
 
 export interface Overview {
@@ -91,10 +94,11 @@ export async function loadOverview(exec: Executor, opts: OverviewOptions): Promi
   const windowMs = opts.windowMs ?? 60_000;
   const bucketMs = opts.bucketMs ?? 5_000;
   const nBuckets = Math.max(1, Math.ceil(windowMs / bucketMs));
-  const [live, through, workers] = await Promise.all([
+  const [live, through, workers, limits] = await Promise.all([
     liveStats(exec, opts),
     jobThroughput(exec, { windowMs, bucketMs }),
     workerListOnline(exec, opts.onlineWithinMs),
+    listQueueLimits(exec),
   ]);
   const byName = new Map<string, QueueOverview>();
   const get = (name: string): QueueOverview => {
@@ -105,6 +109,7 @@ export async function loadOverview(exec: Executor, opts: OverviewOptions): Promi
         completedBuckets: new Array<number>(nBuckets).fill(0),
         completedInWindow: 0,
         deadInWindow: 0,
+        limits: null,
       };
       byName.set(name, q);
     }
@@ -112,6 +117,7 @@ export async function loadOverview(exec: Executor, opts: OverviewOptions): Promi
   };
   for (const q of live.queues) Object.assign(get(q.queue), q);
   for (const w of workers) for (const name of Object.keys(w.queues)) get(name);
+  for (const l of limits) get(l.queue).limits = l;
   for (const t of through) {
     const q = get(t.queue);
     if (t.status === 'COMPLETED') {

@@ -22,6 +22,16 @@ export interface JobContextRow {
   ahead: number;
   /** Job types known by the workers serving the queue. */
   knownTypes: string[];
+  /** The queue's flow limits (null: none) and their use. */
+  concurrency: number | null;
+  rateCount: number | null;
+  ratePeriodMs: number | null;
+  burst: number | null;
+  /** Tokens in the rate bucket now (refilled to this instant). */
+  tokens: number | null;
+  keyConcurrency: number | null;
+  /** Jobs of the job's key RUNNING in the queue (0 without a key). */
+  keyRunning: number;
 }
 
 /**
@@ -32,7 +42,14 @@ export interface JobContextRow {
  */
 export async function jobExplainContext(
   exec: Executor,
-  p: { id: string; queue: string; type: string; onlineWithinMs: number; starvationMs: number },
+  p: {
+    id: string;
+    queue: string;
+    type: string;
+    key: string | null;
+    onlineWithinMs: number;
+    starvationMs: number;
+  },
 ): Promise<JobContextRow> {
   const t = exec.t;
   const r = await sql<{
@@ -45,6 +62,13 @@ export async function jobExplainContext(
     running: number;
     ahead: number;
     known_types: string[];
+    concurrency: number | null;
+    rate_count: number | null;
+    rate_period_ms: number | null;
+    burst: number | null;
+    tokens: number | null;
+    key_concurrency: number | null;
+    key_running: number;
   }>`
     WITH online AS (
       SELECT queues, types FROM ${t.workers}
@@ -61,9 +85,15 @@ export async function jobExplainContext(
       (SELECT count(*)::int FROM ${t.jobs} a, ${t.jobs} tj
         WHERE tj.id = ${p.id} AND ${claimReady('a', p.queue)} AND a.id <> tj.id
           AND ${claimRank('a', p.starvationMs)} < ${claimRank('tj', p.starvationMs)}) AS ahead,
-      (SELECT coalesce(array_agg(DISTINCT k ORDER BY k), '{}') FROM serving, unnest(types) AS k) AS known_types`.execute(
-    exec.raw,
-  );
+      (SELECT coalesce(array_agg(DISTINCT k ORDER BY k), '{}') FROM serving, unnest(types) AS k) AS known_types,
+      fq.concurrency, fq.rate_count, fq.rate_period_ms, fq.burst, fq.key_concurrency,
+      -- the bucket as the next claim would see it (queue_flow in migrations/0004 refills the same way)
+      CASE WHEN fq.rate_count IS NOT NULL THEN least(fq.burst::float8, coalesce(fq.tokens, fq.burst::float8)
+        + greatest(0, extract(epoch FROM clock_timestamp() - fq.tokens_at)::float8 * 1000)
+          * fq.rate_count / fq.rate_period_ms) END AS tokens,
+      (SELECT count(*)::int FROM ${t.jobs} WHERE status = 'RUNNING' AND queue = ${p.queue}
+        AND key = ${p.key}) AS key_running
+    FROM (SELECT 1) one LEFT JOIN ${t.queues} fq ON fq.name = ${p.queue}`.execute(exec.raw);
   const x = r.rows[0];
   if (!x) throw new Error('jobExplainContext returned no row');
   return {
@@ -76,6 +106,13 @@ export async function jobExplainContext(
     running: x.running,
     ahead: x.ahead,
     knownTypes: x.known_types,
+    concurrency: x.concurrency,
+    rateCount: x.rate_count,
+    ratePeriodMs: x.rate_period_ms,
+    burst: x.burst,
+    tokens: x.tokens,
+    keyConcurrency: x.key_concurrency,
+    keyRunning: x.key_running,
   };
 }
 

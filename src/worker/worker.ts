@@ -7,7 +7,7 @@ import { connect, type Database, type Executor } from '../db/connect.js';
 import { isConnectionError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
-import type { BackoffOptions, ClaimedJob, Reclaimed } from '../queue/index.js';
+import type { BackoffOptions, ClaimedJob, Reclaimed, ThrottleReason } from '../queue/index.js';
 import { channelFor } from '../queue/index.js';
 import { unregisterWorker, type WorkerRegistration } from '../queue/registry.js';
 import { VERSION } from '../version.js';
@@ -269,6 +269,10 @@ export class Worker implements PoolHost, HeartbeatHost, ContextHost {
 
   run(aj: ActiveJob, pool: QueuePool): void {
     this.runner.run(aj, pool);
+  }
+
+  throttled(queue: string, reason: ThrottleReason): void {
+    this.metrics.claimsThrottled.inc({ queue, reason });
   }
 
   // ---- callbacks of the writer and the loops ----

@@ -12,6 +12,7 @@ import {
   enqueue,
   fail,
   pauseQueue,
+  setQueueLimits,
   type EnqueueSpec,
 } from '../../src/queue/index.js';
 import { workerRegister } from '../../src/sql/workers.js';
@@ -148,6 +149,41 @@ describe('jobq explain: waiting jobs', () => {
     }
     expect(taken[0]).toBe(starving);
     expect(taken[2]).toBe(target);
+  });
+
+  it('queue_concurrency_limit: the queue is at its limit, with the count', async () => {
+    await worker('w1', { mail: 10 }, ['mail.send']);
+    await setQueueLimits(exec, 'mail', { concurrency: 2 });
+    await job();
+    await job();
+    await claimOne('w1');
+    await claimOne('w1');
+    const e = await expectReason(await job(), 'queue_concurrency_limit');
+    expect(e.summary).toContain('Queue "mail" is at its concurrency limit 2/2');
+    expect(e.details).toContainEqual({ label: 'concurrency limit', value: '2 of 2 running' });
+    await setQueueLimits(exec, 'mail', { concurrency: null });
+    await expectReason(await job(), 'ready');
+  });
+
+  it('key_concurrency_limit: its key is at the per-key limit while other keys are not', async () => {
+    await worker('w1', { mail: 10 }, ['mail.send']);
+    await setQueueLimits(exec, 'mail', { perKeyConcurrency: 1 });
+    await job({ key: 'customer-42' });
+    await claimOne('w1');
+    const e = await expectReason(await job({ key: 'customer-42' }), 'key_concurrency_limit');
+    expect(e.summary).toContain('Key customer-42 is at its limit 1/1');
+    await expectReason(await job({ key: 'customer-7' }), 'ready');
+  });
+
+  it('queue_rate_limit: the bucket is empty; says when the next start is due', async () => {
+    await worker('w1', { mail: 10 }, ['mail.send']);
+    await setQueueLimits(exec, 'mail', { rate: '1/m', burst: 1 });
+    await job();
+    await claimOne('w1');
+    const id = await job();
+    const e = await expectReason(id, 'queue_rate_limit');
+    expect(e.summary).toMatch(/Rate limit: queue "mail" may start 1\/m; next start in \d/);
+    expect(e.at).not.toBeNull();
   });
 
   it('ready: a worker with free slots will claim it next', async () => {

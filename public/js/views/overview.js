@@ -1,8 +1,9 @@
 // Overview: totals at a glance, every queue's depth by status, oldest ready job, last-minute throughput
-// (with a 5-second-bucket sparkline), pause/resume, and the most recent failures.
+// (with a 5-second-bucket sparkline), pause/resume, flow limits with their use, and the most recent failures.
 import { api } from '../api.js';
 import { badge, duration, h, loading, num, renderIfChanged, shortId, table, when } from '../dom.js';
 import { setQueuePaused } from './actions.js';
+import { limitsPanel } from './limits.js';
 
 function card(label, value, cls, hint) {
   return h(
@@ -122,12 +123,19 @@ export function overviewView(_route, app) {
   const cards = h('div', { class: 'cards' });
   const queues = h('div', { class: 'panel-body' }, loading());
   const failures = h('div', { class: 'panel-body' }, loading());
+  const limits = limitsPanel(app);
   const element = h(
     'section',
     { class: 'view' },
     h('div', { class: 'view-head' }, h('h1', null, 'Overview')),
     cards,
     h('div', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', null, 'Queues')), queues),
+    h(
+      'div',
+      { class: 'panel', id: 'flow-limits' },
+      h('div', { class: 'panel-head' }, h('h2', null, 'Flow limits')),
+      limits.element,
+    ),
     h(
       'div',
       { class: 'panel' },
@@ -166,6 +174,7 @@ export function overviewView(_route, app) {
           'No queues yet: enqueue a job to see it here.',
         ),
       );
+      limits.refresh(o.queues);
       renderIfChanged(failures, JSON.stringify(o.failures), () =>
         table(
           FAILURE_COLS,

@@ -1,11 +1,18 @@
 // Routes for queues: live depth by status, oldest ready age, paused and last-minute throughput per
 // queue (bounded, index-backed reads: cheap with millions of finished jobs), the dashboard's overview,
-// and pause/resume.
+// pause/resume, and flow limits (GET/PUT/DELETE /queues/:name/limits).
 import type { FastifyPluginCallback } from 'fastify';
 import { loadOverview, onlineWindowMs } from '../../queue/overview.js';
-import { pauseQueue, resumeQueue } from '../../queue/index.js';
+import {
+  clearQueueLimits,
+  listQueueLimits,
+  pauseQueue,
+  resumeQueue,
+  setQueueLimits,
+  type QueueLimitsInput,
+} from '../../queue/index.js';
 import type { ApiContext } from '../context.js';
-import { emptyBodySchema, queueParamsSchema } from '../schemas.js';
+import { emptyBodySchema, queueLimitsSchema, queueParamsSchema } from '../schemas.js';
 
 /** /queues and /overview routes. */
 export const queueRoutes: FastifyPluginCallback<ApiContext> = (app, ctx, done) => {
@@ -28,5 +35,35 @@ export const queueRoutes: FastifyPluginCallback<ApiContext> = (app, ctx, done) =
       },
     );
   }
+  app.get('/limits', () => listQueueLimits(ctx.exec));
+
+  app.get<{ Params: { name: string } }>(
+    '/queues/:name/limits',
+    { schema: { params: queueParamsSchema } },
+    async (request) => {
+      const [l] = await listQueueLimits(ctx.exec, request.params.name);
+      return (
+        l ?? {
+          queue: request.params.name,
+          concurrency: null,
+          rate: null,
+          burst: null,
+          perKeyConcurrency: null,
+        }
+      );
+    },
+  );
+
+  app.put<{ Params: { name: string }; Body: QueueLimitsInput }>(
+    '/queues/:name/limits',
+    { schema: { params: queueParamsSchema, body: queueLimitsSchema } },
+    (request) => setQueueLimits(ctx.exec, request.params.name, request.body),
+  );
+
+  app.delete<{ Params: { name: string } }>(
+    '/queues/:name/limits',
+    { schema: { params: queueParamsSchema } },
+    (request) => clearQueueLimits(ctx.exec, request.params.name),
+  );
   done();
 };

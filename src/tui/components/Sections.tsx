@@ -1,4 +1,4 @@
-// The three panels of `jobq top`: queues (counts, throughput sparkline, oldest ready, paused), recent
+// The three panels of `jobq top`: queues (counts, throughput sparkline, oldest ready, paused, limits), recent
 // failures (RETRY and DEAD with their error) and workers online (queues, load, heartbeat).
 import { Box, Text } from 'ink';
 import type { FailureRow, QueueOverview, WorkerRow } from '../../queue/overview.js';
@@ -15,7 +15,20 @@ const QUEUE_COLUMNS: Column[] = [
   { key: 'trend', header: 'THROUGHPUT', width: 12, hideBelow: 80 },
   { key: 'oldest', header: 'OLDEST', width: 7, align: 'right', hideBelow: 70 },
   { key: 'state', header: 'STATE', width: 6, hideBelow: 50 },
+  { key: 'limit', header: 'LIMITS', width: 16, hideBelow: 100 },
 ];
+
+/** A queue's flow limits in a few characters: "run 3/5 10/s key≤2"; red when at the concurrency limit. */
+function limitCell(q: QueueOverview): { text: string; color?: string; dim?: boolean } {
+  const l = q.limits;
+  if (!l) return { text: '-', dim: true };
+  const parts: string[] = [];
+  if (l.concurrency !== null) parts.push(`run ${l.running}/${l.concurrency}`);
+  if (l.rate !== null) parts.push(l.rate);
+  if (l.perKeyConcurrency !== null) parts.push(`key≤${l.perKeyConcurrency}`);
+  const full = (l.concurrency !== null && l.running >= l.concurrency) || (l.rate !== null && l.tokens === 0);
+  return { text: parts.join(' '), color: full ? 'magenta' : 'blue' };
+}
 
 /** Per-queue counts; `selectedKey` is "q:<name>" when a queue is selected. */
 export function QueuesPanel(p: { queues: QueueOverview[]; width: number; selectedKey: string | null }) {
@@ -48,7 +61,12 @@ export function QueuesPanel(p: { queues: QueueOverview[]; width: number; selecte
       done: { text: count(q.completedInWindow), color: q.completedInWindow > 0 ? 'green' : undefined },
       trend: { text: sparkline(q.completedBuckets), color: 'green' },
       oldest: age(q.oldestReadyAgeSeconds),
-      state: q.paused ? { text: 'paused', color: 'yellow' } : { text: 'active', dim: true },
+      state: q.paused
+        ? { text: 'paused', color: 'yellow' }
+        : q.limits
+          ? { text: 'limit', color: 'blue' }
+          : { text: 'active', dim: true },
+      limit: limitCell(q),
     },
   }));
   return <Table columns={QUEUE_COLUMNS} rows={rows} width={p.width} />;
