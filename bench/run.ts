@@ -5,6 +5,7 @@ import { benchSchema, benchServer } from './db.js';
 import { ceilingBulkInsert, ceilingConcurrentInsert, ceilingDrain, ceilingLatency } from './ceiling.js';
 import { bulkEnqueue, concurrentEnqueue } from './enqueue.js';
 import { drain, latency, loadJobs, percentiles, type Latency } from './workers.js';
+import { flowFairness, flowOverhead, flowRate } from './flow.js';
 
 interface Row {
   scenario: string;
@@ -130,6 +131,46 @@ try {
   });
   if (baseline !== undefined)
     add('    baseline for (e), (f): drain 20,000, nothing else in the table', baseline, undefined, '');
+  // Flow control (issue 14): (g)'s ceiling column is the same drain without limits, in the same run.
+  await scenario('g', async () => {
+    const o = await flowOverhead(fresh, DRAIN_CONCURRENCY);
+    add('(g) drain 50,000 no-op jobs, limits set but not binding', o.limited, o.plain, '≥ 0.9× (no limits)');
+  });
+  await scenario('h', async () => {
+    const run = async (keyed: boolean) => {
+      const d = await fresh();
+      try {
+        return await flowFairness(d, keyed);
+      } finally {
+        await d.drop();
+      }
+    };
+    const fair = await run(true);
+    const fifo = await run(false);
+    const s = (x: { p50: number; p99: number }) => `p50 ${x.p50.toFixed(2)} s, p99 ${x.p99.toFixed(2)} s`;
+    rows.push({
+      scenario: '(h) tenant B (100 jobs) behind A (10,000 × 50 ms), 20 slots: B enqueue → start',
+      jobq: `keys: ${s(fair)}`,
+      ceiling: `no keys (FIFO): ${s(fifo)}`,
+      ratio: `p99 ${(fair.p99 / fifo.p99).toFixed(3)}×`,
+      target: 'p99 ≤ 1 s',
+    });
+  });
+  await scenario('i', async () => {
+    const d = await fresh();
+    try {
+      const r = await flowRate(d);
+      rows.push({
+        scenario: '(i) --rate 50/s --burst 10, 4 worker processes, 20 s: job starts',
+        jobq: String(r.starts),
+        ceiling: `bound ${r.bound}`,
+        ratio: `${(r.starts / r.bound).toFixed(3)}×`,
+        target: '≤ bound and ≥ 0.9×',
+      });
+    } finally {
+      await d.drop();
+    }
+  });
 } finally {
   await server.stop();
 }

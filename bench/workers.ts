@@ -10,14 +10,15 @@ import { pauseQueue, resumeQueue } from '../src/queue/index.js';
 const BIN = fileURLToPath(new URL('../bin/jobq.js', import.meta.url));
 const HANDLERS = fileURLToPath(new URL('./handlers.js', import.meta.url));
 
-/** Starts `count` worker processes on queue default and waits until all have registered. */
+/** Starts `count` worker processes on a queue (default: default) and waits until all have registered. */
 export async function startWorkers(
   db: Database,
   count: number,
   concurrency: number,
+  queue = 'default',
 ): Promise<ChildProcess[]> {
   const procs = Array.from({ length: count }, () =>
-    spawn(process.execPath, [BIN, 'worker', '--queue', `default:${concurrency}`, '--handlers', HANDLERS], {
+    spawn(process.execPath, [BIN, 'worker', '--queue', `${queue}:${concurrency}`, '--handlers', HANDLERS], {
       env: {
         ...process.env,
         DATABASE_URL: db.url,

@@ -4,7 +4,7 @@
 import { render } from 'ink-testing-library';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect } from '../../src/db/connect.js';
-import { claim, complete, enqueue, fail, getJob, pauseQueue } from '../../src/queue/index.js';
+import { claim, complete, enqueue, fail, getJob, pauseQueue, setQueueLimits } from '../../src/queue/index.js';
 import { queueListPaused } from '../../src/sql/queues.js';
 import { workerRegister } from '../../src/sql/workers.js';
 import { App } from '../../src/tui/App.js';
@@ -90,6 +90,15 @@ describe('jobq top (ink-testing-library)', () => {
     expect(f).toContain('WORKERS (1 online)');
     expect(f).toMatch(/host-a-1234-worker\s+default:4,email:2\s+0\/6/);
     for (const l of f.split('\n')) expect(l.length).toBeLessThanOrEqual(100);
+  });
+
+  it('shows limited queues: state "limit" and the limits with their use', async () => {
+    await setQueueLimits(exec, 'email', { concurrency: 2, rate: '10/s' });
+    for (let i = 0; i < 3; i++) await enqueue(exec, { type: 'mail.send', queue: 'email' });
+    await claim(exec, { queue: 'email', workerId: 'w', limit: 1, leaseMs: 30_000, starvationMs: 3_600_000 });
+    const app = show(render(<App source={source} intervalMs={200} columns={120} />));
+    const f = await until(app, (x) => x.includes('LIMITS'), 'frame with limits');
+    expect(f).toMatch(/email\s+2\s+1\s.*limit\s+run 1\/2 10\/s/);
   });
 
   it('refreshes in place when a job is enqueued', async () => {

@@ -5,7 +5,7 @@ import { h, num, table } from '../dom.js';
 
 const COLS = [
   { label: 'Queue', width: '11rem' },
-  { label: 'Concurrency (running / limit)', width: '14rem' },
+  { label: 'Running / limit', width: '14rem' },
   { label: 'Rate (tokens now)', width: '14rem' },
   { label: 'Per key', width: '7rem', class: 'num' },
   { label: '' },
