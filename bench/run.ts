@@ -6,6 +6,7 @@ import { ceilingBulkInsert, ceilingConcurrentInsert, ceilingDrain, ceilingLatenc
 import { bulkEnqueue, concurrentEnqueue } from './enqueue.js';
 import { drain, latency, loadJobs, percentiles, type Latency } from './workers.js';
 import { flowFairness, flowOverhead, flowRate } from './flow.js';
+import { counterRowCost } from './flow-counter.js';
 
 interface Row {
   scenario: string;
@@ -155,6 +156,24 @@ try {
       ratio: `p99 ${(fair.p99 / fifo.p99).toFixed(3)}×`,
       target: 'p99 ≤ 1 s',
     });
+  });
+  await scenario('j', async () => {
+    const run = async (withCounter: boolean) => {
+      const d = await fresh();
+      try {
+        return await counterRowCost(d, withCounter);
+      } finally {
+        await d.drop();
+      }
+    };
+    const without = await run(false);
+    const withRow = await run(true);
+    add(
+      '(j) not used: a counter row every claim and completion update (16 conns, 1 job at a time)',
+      withRow,
+      without,
+      'why jobq has none',
+    );
   });
   await scenario('i', async () => {
     const d = await fresh();
