@@ -84,10 +84,11 @@ function claimUpdate(exec: Executor, p: ClaimParams): RawBuilder<unknown> {
   return sql`UPDATE ${exec.t.jobs} j SET
         status = 'RUNNING', attempts = j.attempts + 1, locked_by = ${p.workerId}, locked_at = now(),
         lease_expires_at = now() + make_interval(secs => ${p.leaseMs / 1000}), started_at = now(), updated_at = now(),
-        max_attempts = coalesce((${p.retry ?? null}::jsonb -> j.type ->> 'a')::int, j.max_attempts),
-        backoff_base_ms = coalesce((${p.retry ?? null}::jsonb -> j.type ->> 'b')::int, j.backoff_base_ms),
-        backoff_max_ms = coalesce((${p.retry ?? null}::jsonb -> j.type ->> 'm')::int, j.backoff_max_ms)
-      FROM picked, async_commit WHERE j.id = picked.id
+        max_attempts = coalesce((policy.p -> j.type ->> 'a')::int, j.max_attempts),
+        backoff_base_ms = coalesce((policy.p -> j.type ->> 'b')::int, j.backoff_base_ms),
+        backoff_max_ms = coalesce((policy.p -> j.type ->> 'm')::int, j.backoff_max_ms)
+      -- the worker's retry policy by type, parsed once per claim (not once per row and column)
+      FROM picked, async_commit, (SELECT ${p.retry ?? null}::jsonb AS p) policy WHERE j.id = picked.id
       RETURNING j.id, j.type, j.payload, j.queue, j.priority, j.attempts, j.max_attempts, j.run_after,
         j.created_at, j.key, picked.ord`;
 }
