@@ -128,6 +128,18 @@ export const ENV_VARS: readonly EnvVar[] = [
     description: 'how often a scheduler reclaims expired leases (once per interval across all schedulers)',
   },
   {
+    name: 'JOBQ_STATEMENT_TIMEOUT_MS',
+    default: '30000',
+    description:
+      "statement_timeout of jobq's own statements (not handlers' work in ctx.transaction); 0 turns it off",
+  },
+  {
+    name: 'JOBQ_LOCK_TIMEOUT_MS',
+    default: '5000',
+    description:
+      "lock_timeout of jobq's own statements: a locked table fails fast instead of queueing; 0 = off",
+  },
+  {
     name: 'JOBQ_DEV_DATA_DIR',
     default: '~/.jobq/dev (as root: /var/tmp/jobq-dev)',
     description: 'embedded PostgreSQL data directory of jobq dev',
@@ -168,6 +180,8 @@ export interface Config {
   schedulerGraceMs: number;
   maintenanceIntervalMs: number;
   reclaimIntervalMs: number;
+  statementTimeoutMs: number;
+  lockTimeoutMs: number;
   devDataDir: string | undefined;
 }
 
@@ -253,6 +267,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     schedulerGraceMs: dur('JOBQ_SCHEDULER_MISFIRE_GRACE', '30s'),
     maintenanceIntervalMs: dur('JOBQ_MAINTENANCE_INTERVAL', '1m'),
     reclaimIntervalMs: dur('JOBQ_RECLAIM_INTERVAL', '10s'),
+    statementTimeoutMs: int('JOBQ_STATEMENT_TIMEOUT_MS', 30_000, 0, 86_400_000),
+    lockTimeoutMs: int('JOBQ_LOCK_TIMEOUT_MS', 5000, 0, 86_400_000),
     devDataDir: nonEmpty(env.JOBQ_DEV_DATA_DIR),
   };
   const config: Config = { ...base };
@@ -283,6 +299,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     );
   }
   return config;
+}
+
+/** The statement and lock timeouts of jobq's own connections (src/db/connect.ts applies them). */
+export function dbTimeouts(config: Config): { statementMs: number; lockMs: number } {
+  return { statementMs: config.statementTimeoutMs, lockMs: config.lockTimeoutMs };
 }
 
 /** The URL to LISTEN on: JOBQ_LISTEN_DATABASE_URL, else DATABASE_URL; undefined when set to "off" (poll only). */

@@ -103,6 +103,25 @@ export class DatabaseUnavailableError extends JobqError {
   }
 }
 
+/**
+ * PostgreSQL answered but gave up on a jobq statement: a lock it waited for stayed taken past
+ * JOBQ_LOCK_TIMEOUT_MS, or it ran past JOBQ_STATEMENT_TIMEOUT_MS. Same code as unavailable: the API
+ * answers 503 + Retry-After, the CLI exits 3, daemons back off and retry.
+ */
+export class DatabaseBusyError extends DatabaseUnavailableError {
+  constructor(
+    readonly waitedFor: 'lock' | 'statement',
+    detail: string,
+    cause?: unknown,
+  ) {
+    super(detail, cause);
+    this.message =
+      waitedFor === 'lock'
+        ? `PostgreSQL is reachable, but a table lock held by another session was not granted within JOBQ_LOCK_TIMEOUT_MS (${detail}); retry later`
+        : `PostgreSQL is reachable, but the statement did not finish within JOBQ_STATEMENT_TIMEOUT_MS (${detail}); retry later`;
+  }
+}
+
 /** A completion or failure was refused because the job is no longer ours (reclaimed, cancelled, released). */
 export class LeaseLostError extends JobqError {
   constructor(jobId: string) {
@@ -181,6 +200,7 @@ export type DbErrorClass = 'unavailable' | 'timeout' | 'conflict' | 'not-migrate
  */
 export function classifyDbError(err: unknown): DbErrorClass {
   if (typeof err !== 'object' || err === null) return 'other';
+  if (err instanceof DatabaseBusyError) return 'timeout';
   if (err instanceof DatabaseUnavailableError) return 'unavailable';
   if (err instanceof NotMigratedError) return 'not-migrated';
   const e = err as { code?: unknown; message?: unknown };
@@ -264,13 +284,18 @@ export function describeError(err: unknown): JobqError | undefined {
 
 /**
  * Translates a PostgreSQL driver error into a JobqError where one applies (unavailable →
- * DatabaseUnavailableError, missing jobq table → NotMigratedError). Other errors pass through unchanged
+ * DatabaseUnavailableError, statement/lock timeout → DatabaseBusyError, missing jobq table → NotMigratedError). Other errors pass through unchanged
  * (their SQLSTATE stays in `code`). Called at the SQL boundary (db/connect.ts), not by callers.
  */
 export function translateDbError(err: unknown, schema: string): unknown {
   if (err instanceof JobqError) return err;
   const c = classifyDbError(err);
   if (c === 'unavailable') return unavailableFrom(err);
+  if (c === 'timeout') {
+    const e = err as { message?: string; code?: string };
+    const lock = e.code === '55P03' || /lock timeout/i.test(e.message ?? '');
+    return new DatabaseBusyError(lock ? 'lock' : 'statement', e.message || e.code || 'timeout', err);
+  }
   if (c === 'not-migrated') return new NotMigratedError(schema);
   return err;
 }

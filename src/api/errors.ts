@@ -97,6 +97,10 @@ export function fromSchemaError(errors: AjvError[], context: string): HttpError 
   return new HttpError(400, 'VALIDATION', err.message, base);
 }
 
+/** Sent with every 503 for an unavailable or busy database: clients retry after this many seconds. */
+export const RETRY_AFTER_SECONDS = 2;
+const RETRY_LATER: Record<string, string> = { 'retry-after': String(RETRY_AFTER_SECONDS) };
+
 /** Maps any error to a status and body; `unexpected` is true when it must be logged as a server fault. */
 export function toErrorResponse(
   err: unknown,
@@ -113,6 +117,7 @@ export function toErrorResponse(
   if (err instanceof ValidationError) return out(400, err.code, err.message, err.field);
   if (err instanceof JobqError) {
     const status = statusForJobqError(err);
+    if (status === 503) return { ...out(status, err.code, err.message), headers: RETRY_LATER };
     if (status !== 500) return out(status, err.code, err.message);
   }
   const fe = err as Partial<FastifyError> & { validation?: AjvError[]; validationContext?: string };
@@ -133,7 +138,8 @@ export function toErrorResponse(
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return out(400, 'BAD_REQUEST', 'the Content-Length header does not match the body');
   }
-  if (isConnectionError(err)) return out(503, 'DATABASE_UNAVAILABLE', 'cannot reach PostgreSQL');
+  if (isConnectionError(err))
+    return { ...out(503, 'DATABASE_UNAVAILABLE', 'cannot reach PostgreSQL'), headers: RETRY_LATER };
   // Fastify's own 4xx errors (bad URL, …) carry safe, fixed messages.
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500)
     return out(fe.statusCode, fe.code ?? 'BAD_REQUEST', fe.message ?? 'bad request');

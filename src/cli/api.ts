@@ -8,13 +8,16 @@ import { runUntilSignal } from '../lifecycle.js';
 import { metricsServices } from '../metrics/services.js';
 import { parseInteger } from '../parse.js';
 import { configFrom } from './context.js';
-import { daemonDeps, waitForDatabase } from './daemon.js';
+import { daemonDeps, logBudget, waitForDatabase, warnAboutServer } from './daemon.js';
 
 interface ApiCommandOptions {
   port?: string;
   host?: string;
   insecureNoAuth?: boolean;
 }
+
+/** Connections of the API's pool (README: Scaling). */
+export const API_POOL_SIZE = 5;
 
 export const NO_TOKENS_MESSAGE =
   'no API tokens configured: set JOBQ_API_TOKENS=name:token[,name2:token2] (e.g. from a Kubernetes Secret), ' +
@@ -33,7 +36,8 @@ export function register(program: Command): void {
         apiHost: opts.host,
       });
       if (!config.apiTokens && !opts.insecureNoAuth) throw new UsageError(NO_TOKENS_MESSAGE);
-      const deps = daemonDeps(config, 'api');
+      // requests beyond the pool wait up to 5 s for a connection, then get 503 + Retry-After
+      const deps = daemonDeps(config, 'api', API_POOL_SIZE);
       if (config.apiTokens && opts.insecureNoAuth)
         deps.log.warn('--insecure-no-auth given: JOBQ_API_TOKENS is ignored');
       const abort = new AbortController();
@@ -44,17 +48,26 @@ export function register(program: Command): void {
       });
       await runUntilSignal(
         [
-          { name: 'database', start: () => Promise.resolve(), stop: () => deps.db.close() },
+          {
+            name: 'database',
+            start: () => {
+              logBudget(deps);
+              return Promise.resolve();
+            },
+            stop: () => deps.db.close(),
+          },
           api,
           // queue-depth sampler (jobs_pending, jobs_queue_depth, …) for this process's /metrics
           ...metricsServices(deps, { sampler: true, server: false }),
           {
             name: 'database-wait',
             start: () => {
-              waitForDatabase(deps, abort.signal).catch((err: unknown) => {
-                if (!abort.signal.aborted)
-                  deps.log.error({ err }, 'the database cannot be used; /readyz reports why');
-              });
+              waitForDatabase(deps, abort.signal)
+                .then(() => warnAboutServer(deps))
+                .catch((err: unknown) => {
+                  if (!abort.signal.aborted)
+                    deps.log.error({ err }, 'the database cannot be used; /readyz reports why');
+                });
               return Promise.resolve();
             },
             stop: () => {

@@ -1,7 +1,7 @@
 // What every CLI command needs: the validated configuration (global flags over env) and a database
 // handle that has been checked to be reachable and migrated.
 import type { Command } from 'commander';
-import { loadConfig, type Config, type ConfigOverrides } from '../config.js';
+import { dbTimeouts, loadConfig, type Config, type ConfigOverrides } from '../config.js';
 import { connect, type Database } from '../db/connect.js';
 import { assertMigrated } from '../db/migrate.js';
 import { UsageError } from '../errors.js';
@@ -41,7 +41,7 @@ export function operatorConfigFrom(cmd: Command, overrides: ConfigOverrides = {}
 /** Opens the database for an operator command; refuses when there is no URL or it is not migrated. */
 export async function openDatabase(
   config: Config,
-  opts: { checkMigrated?: boolean; max?: number } = {},
+  opts: { checkMigrated?: boolean; max?: number; timeouts?: boolean } = {},
 ): Promise<Database> {
   if (!config.databaseUrl) {
     throw new UsageError(
@@ -51,8 +51,10 @@ export async function openDatabase(
   const db = connect({
     url: config.databaseUrl,
     schema: config.schema,
-    max: opts.max ?? 4,
+    max: opts.max ?? 2,
     applicationName: 'jobq-cli',
+    // migrate waits for other migrators on an advisory lock and may rewrite big tables: no timeouts
+    ...(opts.timeouts === false ? {} : { timeouts: dbTimeouts(config) }),
   });
   if (opts.checkMigrated !== false) {
     try {

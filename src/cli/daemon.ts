@@ -2,23 +2,36 @@
 // set, and a start-up wait for a reachable, migrated database (a daemon never crash-loops because
 // PostgreSQL is not up yet or the migration Job has not finished).
 import { Backoff } from '../backoff.js';
-import type { Config } from '../config.js';
+import { dbTimeouts, type Config } from '../config.js';
 import { connect, type Database } from '../db/connect.js';
 import { assertMigrated } from '../db/migrate.js';
 import { JobqError, SchemaTooNewError, UsageError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import type { Service } from '../lifecycle.js';
+import { checkServerCapacity } from '../queue/health.js';
 
 export interface DaemonDeps {
   config: Config;
   db: Database;
   log: Logger;
   metrics: Metrics;
+  /** The process's name in logs and application_name (jobq-worker, jobq-api, …). */
+  name: string;
+  /** The most connections this process may open, by purpose (logged at start, checked against the server). */
+  budget: Record<string, number>;
 }
 
-/** Opens the shared dependencies of a daemon process (the pool connects lazily). */
-export function daemonDeps(config: Config, name: string, poolSize = 10): DaemonDeps {
+/**
+ * Opens the shared dependencies of a daemon process (the pool connects lazily). `extra` lists the
+ * connections it opens beside the pool (LISTEN, handler transactions) for its connection budget.
+ */
+export function daemonDeps(
+  config: Config,
+  name: string,
+  poolSize = 10,
+  extra: Record<string, number> = {},
+): DaemonDeps {
   if (!config.databaseUrl)
     throw new UsageError(
       'no database configured: set DATABASE_URL or pass --database-url (jobq dev starts an embedded one)',
@@ -29,8 +42,20 @@ export function daemonDeps(config: Config, name: string, poolSize = 10): DaemonD
     schema: config.schema,
     max: poolSize,
     applicationName: `jobq-${name}`,
+    timeouts: dbTimeouts(config),
+    onPooler: () =>
+      log.info(
+        'the server side refused startup parameters (a pooler such as PgBouncer): statement and lock timeouts are set per transaction (SET LOCAL)',
+      ),
   });
-  return { config, db, log, metrics: createMetrics() };
+  return {
+    config,
+    db,
+    log,
+    metrics: createMetrics(),
+    name: `jobq-${name}`,
+    budget: { pool: poolSize, ...extra },
+  };
 }
 
 /**
@@ -62,10 +87,52 @@ export function databaseService(deps: DaemonDeps): Service {
   const abort = new AbortController();
   return {
     name: 'database',
-    start: () => waitForDatabase(deps, abort.signal),
+    start: async () => {
+      logBudget(deps);
+      await waitForDatabase(deps, abort.signal);
+      await warnAboutServer(deps);
+    },
     stop: async () => {
       abort.abort();
       await deps.db.close();
     },
   };
+}
+
+/** Total of a connection budget. */
+export function budgetTotal(budget: Record<string, number>): number {
+  return Object.values(budget).reduce((a, b) => a + b, 0);
+}
+
+/** Logs the most connections this daemon may open, and the timeouts its statements run with. */
+export function logBudget(deps: DaemonDeps): void {
+  const c = deps.config;
+  deps.log.info(
+    {
+      connections: budgetTotal(deps.budget),
+      ...deps.budget,
+      statementTimeoutMs: c.statementTimeoutMs,
+      lockTimeoutMs: c.lockTimeoutMs,
+    },
+    `connection budget: at most ${budgetTotal(deps.budget)} connections (${Object.entries(deps.budget)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')})`,
+  );
+}
+
+/**
+ * One warning when the server's settings endanger jobq (too few free connections for this daemon's
+ * budget, autovacuum off). A failing check is logged at debug level and otherwise ignored.
+ */
+export async function warnAboutServer(deps: DaemonDeps): Promise<void> {
+  try {
+    const r = await checkServerCapacity(deps.db.exec, budgetTotal(deps.budget), deps.name);
+    if (r.dangers.length > 0)
+      deps.log.warn(
+        { free: r.free, budget: budgetTotal(deps.budget), autovacuum: r.settings.autovacuum },
+        `the PostgreSQL server endangers jobq: ${r.dangers.join('; ')}`,
+      );
+  } catch (err) {
+    deps.log.debug({ err }, 'checking the server settings failed');
+  }
 }

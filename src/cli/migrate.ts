@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { status?: boolean; json?: boolean }, cmd: Command) => {
       const config = operatorConfigFrom(cmd);
-      const db = await openDatabase(config, { checkMigrated: false });
+      const db = await openDatabase(config, { checkMigrated: false, timeouts: false });
       try {
         if (opts.status) {
           const status = await migrationStatus(db.exec);

@@ -43,7 +43,8 @@ export function register(program: Command): void {
     )
     .action(async (_opts: unknown, cmd: Command) => {
       const config = configFrom(cmd);
-      const deps = daemonDeps(config, 'scheduler', 2);
+      // fires and maintenance run one at a time; the sampler needs one more now and then
+      const deps = daemonDeps(config, 'scheduler', 2, { listen: listenUrl(config) ? 1 : 0 });
       const services: Service[] = [
         databaseService(deps),
         // queue-depth sampler and /metrics on JOBQ_METRICS_PORT (0 turns the server off)

@@ -2,6 +2,7 @@
 // running jobs within JOBQ_SHUTDOWN_GRACE_SECONDS and exits 0). Waits for a reachable, migrated database
 // at start and rides out database restarts.
 import type { Command } from 'commander';
+import { listenUrl } from '../config.js';
 import { runUntilSignal, type Service } from '../lifecycle.js';
 import { metricsServices } from '../metrics/services.js';
 import { parseInteger } from '../parse.js';
@@ -39,8 +40,18 @@ export function register(program: Command): void {
         handlers: opts.handlers,
       });
       // Validate the queue list before touching the database (a typo exits 1 with a clear message).
-      parseQueues(config.queues, config.concurrency, opts.queue !== undefined ? '--queue' : 'QUEUE');
-      const deps = daemonDeps(config, 'worker', 2);
+      const queues = parseQueues(
+        config.queues,
+        config.concurrency,
+        opts.queue !== undefined ? '--queue' : 'QUEUE',
+      );
+      const slots = [...queues.values()].reduce((a, b) => a + b, 0);
+      // pool: claims, heartbeats, outcomes (shared); LISTEN: one direct connection; ctx.transaction:
+      // connections opened on demand (up to min(slots, 10)) and closed when idle
+      const deps = daemonDeps(config, 'worker', 2, {
+        listen: listenUrl(config) ? 1 : 0,
+        'ctx.transaction on demand': Math.min(slots, 10),
+      });
       const services: Service[] = [
         databaseService(deps),
         ...metricsServices(deps, { sampler: false, server: true }),

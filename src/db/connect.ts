@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
 import pg from 'pg';
 import { classifyDbError, translateDbError } from '../errors.js';
 import type { DB } from './schema.js';
+import { TimeoutPool, type DbTimeouts, type TimeoutMode } from './timeouts.js';
 
 type TableName = keyof DB;
 export type Tables = Readonly<Record<TableName, RawBuilder<unknown>>>;
@@ -62,6 +63,8 @@ export interface Database {
   schema: string;
   pool: pg.Pool;
   url: string;
+  /** How statement/lock timeouts reach the server ('none' when this pool has none: handler transactions). */
+  timeoutMode(): TimeoutMode | 'none';
   close(): Promise<void>;
 }
 
@@ -81,6 +84,10 @@ export interface ConnectOptions {
    * statements are the application's, e.g. ctx.transaction: a missing table there is theirs, not jobq's).
    */
   translate?: 'all' | 'unavailable';
+  /** statement_timeout/lock_timeout of every statement on this pool (src/db/timeouts.ts); none if omitted. */
+  timeouts?: DbTimeouts;
+  /** Called once when a pooler refuses the timeouts as startup parameters (they then go per transaction). */
+  onPooler?: () => void;
 }
 
 /** A pg client as Kysely's PostgresDialect uses it. */
@@ -133,13 +140,14 @@ export function boundaryPool(
 
 /** Opens a pool. Connections are made lazily; a bad URL or a down server shows up on first use. */
 export function connect(opts: ConnectOptions): Database {
-  const pool = new pg.Pool({
+  const config: pg.PoolConfig = {
     connectionString: opts.url,
     max: opts.max ?? 10,
     application_name: opts.applicationName ?? 'jobq',
     connectionTimeoutMillis: opts.connectionTimeoutMs ?? 5000,
     idleTimeoutMillis: opts.idleTimeoutMs ?? 30_000,
-  });
+  };
+  const pool = opts.timeouts ? new TimeoutPool(config, opts.timeouts, opts.onPooler) : new pg.Pool(config);
   // A client dying (server restart) must not crash the process. pg-pool listens for errors only on idle
   // clients; a client that dies while checked out (between two statements of a transaction) would emit
   // an unhandled 'error'. The failing query still rejects, and the pool discards the broken client.
@@ -153,6 +161,7 @@ export function connect(opts: ConnectOptions): Database {
     schema: opts.schema,
     pool,
     url: opts.url,
+    timeoutMode: () => (pool instanceof TimeoutPool ? pool.mode : 'none'),
     async close() {
       if (closed) return;
       closed = true;

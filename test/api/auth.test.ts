@@ -130,7 +130,7 @@ describe('authentication', () => {
     expect((await request(`${api.url}/healthz`)).status).toBe(200);
     const ready = await request(`${api.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ status: 'ready' });
+    expect(ready.body).toEqual({ status: 'ready', database: 'reachable' });
     for (const path of ['/', '/app.js', '/style.css', '/js/api.js']) {
       const res = await fetch(`${api.url}${path}`);
       expect(res.status, path).toBe(200);

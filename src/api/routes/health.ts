@@ -1,23 +1,41 @@
 // Probes (public, never rate-limited): /healthz says the process is up; /readyz says the database is
-// reachable and migrated to the version this jobq knows (503 with the reason otherwise).
+// reachable, migrated to the version this jobq knows and its jobs table not locked (503 with the reason
+// otherwise). The check opens a connection of its own with a short timeout, so an exhausted pool cannot
+// delay it, and it tells "unreachable" from "reachable but refusing, slow or locked".
 import type { FastifyPluginCallback } from 'fastify';
 import { assertMigrated } from '../../db/migrate.js';
 import { JobqError } from '../../errors.js';
+import { probeDatabase, type DatabaseProbe } from '../../queue/health.js';
 import type { ApiContext } from '../context.js';
+import { RETRY_AFTER_SECONDS } from '../errors.js';
+
+/** How long /readyz waits for a connection, a statement or a lock. */
+export const READY_TIMEOUT_MS = 2000;
 
 /** /healthz and /readyz. */
 export const healthRoutes: FastifyPluginCallback<ApiContext> = (app, ctx, done) => {
   app.get('/healthz', () => Promise.resolve({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
-    try {
-      await assertMigrated(ctx.exec);
-      return { status: 'ready' };
-    } catch (err) {
-      const reason = err instanceof JobqError ? err.message : 'database check failed';
-      if (!(err instanceof JobqError)) ctx.log.error({ err }, 'readiness check failed');
-      return reply.code(503).send({ status: 'unavailable', reason });
+    const url = ctx.config.databaseUrl;
+    let probe: DatabaseProbe;
+    if (url) {
+      probe = await probeDatabase({ url, schema: ctx.config.schema, timeoutMs: READY_TIMEOUT_MS });
+    } else {
+      // embedded use without a URL in the configuration: check on the shared pool
+      try {
+        await assertMigrated(ctx.exec);
+        probe = { ready: true, database: 'reachable' };
+      } catch (err) {
+        const reason = err instanceof JobqError ? err.message : 'database check failed';
+        probe = { ready: false, database: 'unreachable', reason };
+      }
     }
+    if (probe.ready) return { status: 'ready', database: probe.database };
+    return reply
+      .code(503)
+      .header('retry-after', String(RETRY_AFTER_SECONDS))
+      .send({ status: 'unavailable', database: probe.database, reason: probe.reason });
   });
   done();
 };

@@ -1,0 +1,101 @@
+// What the server can give jobq: the start-up capacity check (connections left for what a daemon is
+// configured to open, autovacuum on) and the readiness probe, which opens its own short-lived connection
+// so it tells "unreachable" from "reachable but refusing, slow or locked" and never queues behind a pool.
+import { connect, type Executor } from '../db/connect.js';
+import { assertMigrated } from '../db/migrate.js';
+import { classifyDbError, DatabaseUnavailableError } from '../errors.js';
+import { jobsTableTouch, serverSettings, type ServerSettingsRow } from '../sql/server.js';
+
+export interface CapacityReport {
+  settings: ServerSettingsRow;
+  /** Connections a non-superuser can still open: max − reserved − in use. */
+  free: number;
+  /** One line per danger found (empty when none). */
+  dangers: string[];
+}
+
+/**
+ * Compares the server's free connections with `budget` (what this daemon may open) and checks that
+ * autovacuum is on. `who` names the daemon in the messages.
+ */
+export async function checkServerCapacity(
+  exec: Executor,
+  budget: number,
+  who: string,
+): Promise<CapacityReport> {
+  const s = await serverSettings(exec);
+  const free = s.maxConnections - s.superuserReserved - s.reserved - s.connections;
+  const dangers: string[] = [];
+  if (free < budget)
+    dangers.push(
+      `only ${Math.max(0, free)} connections are free (max_connections ${s.maxConnections}, ` +
+        `${s.superuserReserved + s.reserved} reserved, ${s.connections} in use) but ${who} may open ${budget}: ` +
+        'raise max_connections, run fewer or smaller processes, or put PgBouncer in front (README: Scaling)',
+    );
+  if (!s.autovacuum)
+    dangers.push(
+      'autovacuum is off: finished and retried jobs leave dead rows and the jobs table grows without bound; ' +
+        'turn it on (ALTER SYSTEM SET autovacuum = on; SELECT pg_reload_conf())',
+    );
+  return { settings: s, free, dangers };
+}
+
+export interface DatabaseProbe {
+  ready: boolean;
+  /** unreachable: no answer; refusing: answers but takes no connection; busy: locked or slow. */
+  database: 'reachable' | 'unreachable' | 'refusing' | 'busy';
+  reason?: string;
+}
+
+/** Server errors that mean "up, but not accepting this connection now" (53xxx resources, 57P03 starting). */
+function isRefusal(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('53') || code === '57P03');
+}
+
+/**
+ * Readiness of the database for jobq on a connection of its own (so an exhausted pool cannot delay it),
+ * bounded by timeoutMs for connecting, each statement and each lock: migrated, and the jobs table not locked.
+ */
+export async function probeDatabase(opts: {
+  url: string;
+  schema: string;
+  timeoutMs?: number;
+}): Promise<DatabaseProbe> {
+  const t = opts.timeoutMs ?? 2000;
+  const db = connect({
+    url: opts.url,
+    schema: opts.schema,
+    max: 1,
+    applicationName: 'jobq-probe',
+    connectionTimeoutMs: t,
+    timeouts: { statementMs: t, lockMs: t },
+  });
+  try {
+    await assertMigrated(db.exec);
+    await jobsTableTouch(db.exec);
+    return { ready: true, database: 'reachable' };
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    // the boundary (db/connect.ts) translated the driver's error; its SQLSTATE stays in the cause
+    const cause = err instanceof DatabaseUnavailableError ? err.cause : err;
+    const c = classifyDbError(err);
+    if (c === 'timeout')
+      return {
+        ready: false,
+        database: 'busy',
+        reason: `PostgreSQL is reachable but did not answer within ${t} ms (a lock on jobq's tables or an overloaded server): ${msg}`,
+      };
+    if (isRefusal(cause))
+      return {
+        ready: false,
+        database: 'refusing',
+        reason: `PostgreSQL is reachable but refuses connections: ${msg}`,
+      };
+    if (c === 'unavailable') return { ready: false, database: 'unreachable', reason: msg };
+    // not migrated, or migrated by a newer jobq: the server answered
+    return { ready: false, database: 'reachable', reason: msg };
+  } finally {
+    await db.close().catch(() => undefined);
+  }
+}
