@@ -72,7 +72,8 @@ export async function startPgBouncer(url: string, opts: { poolSize?: number } = 
   };
   const deadline = Date.now() + 15_000;
   while (!/process up/.test(readLog())) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`pgbouncer did not start: ${readLog()}`);
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`pgbouncer did not start: ${readLog()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   const through = new URL(url);
