@@ -175,6 +175,8 @@ export interface Config {
   rateLimitPerSec: number | undefined;
   rateLimitBurst: number | undefined;
   metricsPort: number;
+  /** True when JOBQ_METRICS_PORT was set (a taken port is then an error, not a warning). */
+  metricsPortExplicit: boolean;
   retentionCompletedMs: number;
   retentionDeadMs: number;
   schedulerGraceMs: number;
@@ -262,6 +264,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     rateLimitPerSec: optInt('JOBQ_RATE_LIMIT_PER_SEC', 1, 1_000_000),
     rateLimitBurst: optInt('JOBQ_RATE_LIMIT_BURST', 1, 1_000_000),
     metricsPort: int('JOBQ_METRICS_PORT', 9464, 0, 65_535),
+    metricsPortExplicit: nonEmpty(env.JOBQ_METRICS_PORT) !== undefined,
     retentionCompletedMs: dur('JOBQ_RETENTION_COMPLETED', '7d'),
     retentionDeadMs: dur('JOBQ_RETENTION_DEAD', '30d'),
     schedulerGraceMs: dur('JOBQ_SCHEDULER_MISFIRE_GRACE', '30s'),

@@ -9,7 +9,8 @@ import { JobqError, SchemaTooNewError, UsageError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import type { Service } from '../lifecycle.js';
-import { checkServerCapacity } from '../queue/health.js';
+import { checkServerCapacity, probeDatabase } from '../queue/health.js';
+import type { Readiness } from '../metrics/server.js';
 
 export interface DaemonDeps {
   config: Config;
@@ -135,4 +136,24 @@ export async function warnAboutServer(deps: DaemonDeps): Promise<void> {
   } catch (err) {
     deps.log.debug({ err }, 'checking the server settings failed');
   }
+}
+
+/** How long a daemon's /readyz waits for a connection, a statement or a lock. */
+export const READY_TIMEOUT_MS = 2000;
+
+/**
+ * A daemon's /readyz: the database reachable and migrated and the jobs table not locked, checked on a
+ * short-lived connection of its own; for a worker (workerId given) also its registration. An empty id
+ * (worker not started yet) is not ready.
+ */
+export async function daemonReadiness(deps: DaemonDeps, workerId?: () => string): Promise<Readiness> {
+  const id = workerId?.();
+  if (id === '') return { ready: false, reason: 'the worker has not started yet' };
+  const p = await probeDatabase({
+    url: deps.db.url,
+    schema: deps.config.schema,
+    timeoutMs: READY_TIMEOUT_MS,
+    ...(id !== undefined ? { workerId: id } : {}),
+  });
+  return { ...p };
 }

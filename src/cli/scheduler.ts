@@ -7,7 +7,7 @@ import { metricsServices } from '../metrics/services.js';
 import { createScheduler } from '../scheduler/scheduler.js';
 import { listenUrl } from '../config.js';
 import { configFrom } from './context.js';
-import { daemonDeps, databaseService, type DaemonDeps } from './daemon.js';
+import { daemonDeps, daemonReadiness, databaseService, type DaemonDeps } from './daemon.js';
 
 /** A worker registration silent for this long is deleted by maintenance (heartbeats come every few seconds). */
 export const STALE_WORKER_MS = 60 * 60_000;
@@ -48,7 +48,7 @@ export function register(program: Command): void {
       const services: Service[] = [
         databaseService(deps),
         // queue-depth sampler and /metrics on JOBQ_METRICS_PORT (0 turns the server off)
-        ...metricsServices(deps, { sampler: true, server: true }),
+        ...metricsServices(deps, { sampler: true, server: true, readiness: () => daemonReadiness(deps) }),
         createSchedulerService(deps),
       ];
       await runUntilSignal(services, deps.log);

@@ -4,12 +4,13 @@
 import type { Command } from 'commander';
 import { listenUrl } from '../config.js';
 import { runUntilSignal, type Service } from '../lifecycle.js';
-import { metricsServices } from '../metrics/services.js';
+import { findMetricsServer, metricsServices } from '../metrics/services.js';
 import { parseInteger } from '../parse.js';
-import { createWorkerService } from '../worker/index.js';
+import { loadHandlersModule } from '../worker/handlers.js';
+import { createWorkerService, type WorkerService } from '../worker/index.js';
 import { MAX_SLOTS, parseQueues } from '../worker/options.js';
 import { configFrom } from './context.js';
-import { daemonDeps, databaseService } from './daemon.js';
+import { daemonDeps, daemonReadiness, databaseService } from './daemon.js';
 
 interface WorkerCliOptions {
   queue?: string;
@@ -52,11 +53,20 @@ export function register(program: Command): void {
         listen: listenUrl(config) ? 1 : 0,
         'ctx.transaction on demand': Math.min(slots, 10),
       });
-      const services: Service[] = [
-        databaseService(deps),
-        ...metricsServices(deps, { sampler: false, server: true }),
-        createWorkerService(deps),
-      ];
+      // Handlers load before any port is bound: a bad --handlers is reported as such, whatever the ports.
+      const handlers = config.handlers ? await loadHandlersModule(config.handlers) : undefined;
+      let worker: WorkerService | undefined;
+      const metrics = metricsServices(deps, {
+        sampler: false,
+        server: true,
+        readiness: () => daemonReadiness(deps, () => worker?.workerId() ?? ''),
+      });
+      const server = findMetricsServer(metrics);
+      worker = createWorkerService(deps, {
+        ...(handlers ? { handlers } : {}),
+        metricsUrl: () => server?.url() ?? null,
+      });
+      const services: Service[] = [databaseService(deps), ...metrics, worker];
       await runUntilSignal(services, deps.log);
     });
 }

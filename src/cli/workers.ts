@@ -26,7 +26,7 @@ export function register(program: Command): void {
         }
         const now = Date.now();
         printTable(
-          ['id', 'host', 'pid', 'queues (name:slots)', 'running', 'started', 'last heartbeat'],
+          ['id', 'host', 'pid', 'queues (name:slots)', 'running', 'metrics', 'started', 'last heartbeat'],
           workers.map((w) => [
             w.id,
             w.host,
@@ -35,6 +35,7 @@ export function register(program: Command): void {
               .map(([q, n]) => `${q}:${n}`)
               .join(', '),
             w.running,
+            w.metricsUrl ?? 'none',
             `${iso(w.startedAt)} (${relativeTime(w.startedAt, now)})`,
             relativeTime(w.lastHeartbeatAt, now),
           ]),

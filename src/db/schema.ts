@@ -84,6 +84,7 @@ export interface WorkersTable {
   types: string[];
   running: Generated<number>;
   version: string;
+  metrics_url: string | null;
   started_at: GeneratedTimestamp;
   last_heartbeat_at: GeneratedTimestamp;
   /** The longest recent event-loop stall the worker reported, and when. */

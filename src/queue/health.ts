@@ -5,6 +5,7 @@ import { connect, type Executor } from '../db/connect.js';
 import { assertMigrated } from '../db/migrate.js';
 import { classifyDbError, DatabaseUnavailableError } from '../errors.js';
 import { jobsTableTouch, serverSettings, type ServerSettingsRow } from '../sql/server.js';
+import { workerExists } from '../sql/workers.js';
 
 export interface CapacityReport {
   settings: ServerSettingsRow;
@@ -61,6 +62,8 @@ export async function probeDatabase(opts: {
   url: string;
   schema: string;
   timeoutMs?: number;
+  /** Also require this worker's registration row. */
+  workerId?: string;
 }): Promise<DatabaseProbe> {
   const t = opts.timeoutMs ?? 2000;
   const db = connect({
@@ -74,6 +77,12 @@ export async function probeDatabase(opts: {
   try {
     await assertMigrated(db.exec);
     await jobsTableTouch(db.exec);
+    if (opts.workerId !== undefined && !(await workerExists(db.exec, opts.workerId)))
+      return {
+        ready: false,
+        database: 'reachable',
+        reason: `worker ${opts.workerId} is not registered (yet)`,
+      };
     return { ready: true, database: 'reachable' };
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);

@@ -10,6 +10,8 @@ export interface WorkerRow {
   types: string[];
   running: number;
   version: string;
+  /** Where the worker serves /metrics, /healthz, /readyz (http://host:port), or null when it serves none. */
+  metricsUrl: string | null;
   startedAt: Date;
   lastHeartbeatAt: Date;
 }
@@ -22,15 +24,16 @@ export interface WorkerRegistration {
   queues: Record<string, number>;
   types: string[];
   version: string;
+  metricsUrl?: string | null;
 }
 
 /** Registers (or re-registers) a worker. */
 export async function workerRegister(exec: Executor, w: WorkerRegistration): Promise<void> {
-  await sql`INSERT INTO ${exec.t.workers} (id, host, pid, queues, types, version)
-    VALUES (${w.id}, ${w.host}, ${w.pid}, ${JSON.stringify(w.queues)}::jsonb, ${w.types}::text[], ${w.version})
-    ON CONFLICT (id) DO UPDATE SET last_heartbeat_at = now(), queues = excluded.queues, types = excluded.types`.execute(
-    exec.raw,
-  );
+  await sql`INSERT INTO ${exec.t.workers} (id, host, pid, queues, types, version, metrics_url)
+    VALUES (${w.id}, ${w.host}, ${w.pid}, ${JSON.stringify(w.queues)}::jsonb, ${w.types}::text[], ${w.version},
+      ${w.metricsUrl ?? null})
+    ON CONFLICT (id) DO UPDATE SET last_heartbeat_at = now(), queues = excluded.queues, types = excluded.types,
+      metrics_url = excluded.metrics_url`.execute(exec.raw);
 }
 
 /** Records a worker's heartbeat and load. Returns false when the row is gone (pruned as stale). */
@@ -78,6 +81,7 @@ export async function workerListOnline(exec: Executor, freshWithinMs: number): P
     types: x.types as string[],
     running: x.running as number,
     version: x.version as string,
+    metricsUrl: (x.metrics_url as string | null) ?? null,
     startedAt: x.started_at as Date,
     lastHeartbeatAt: x.last_heartbeat_at as Date,
   }));
@@ -88,4 +92,10 @@ export async function workerDeleteStale(exec: Executor, silentForMs: number): Pr
   const r = await sql`DELETE FROM ${exec.t.workers}
     WHERE last_heartbeat_at < now() - make_interval(secs => ${silentForMs / 1000})`.execute(exec.raw);
   return Number(r.numAffectedRows ?? 0);
+}
+
+/** True when the worker's registration row exists (its /readyz). */
+export async function workerExists(exec: Executor, id: string): Promise<boolean> {
+  const r = await sql`SELECT 1 FROM ${exec.t.workers} WHERE id = ${id}`.execute(exec.raw);
+  return r.rows.length > 0;
 }

@@ -41,14 +41,22 @@ export interface WorkerDeps {
 export interface WorkerServiceOptions {
   /** Handlers used instead of loading config.handlers (tests, embedding). */
   handlers?: HandlerMap;
+  /** Where the process serves metrics (read at start, after the metrics server has bound). */
+  metricsUrl?: () => string | null;
+}
+
+/** The worker service; workerId() once started (its /readyz checks the registration). */
+export interface WorkerService extends Service {
+  workerId(): string | undefined;
 }
 
 /** The worker as a Service of a daemon process, configured from Config (QUEUE, CONCURRENCY, JOBQ_*). */
-export function createWorkerService(deps: WorkerDeps, opts: WorkerServiceOptions = {}): Service {
+export function createWorkerService(deps: WorkerDeps, opts: WorkerServiceOptions = {}): WorkerService {
   let worker: Worker | undefined;
   let failed: Promise<never> | undefined;
   return {
     name: 'worker',
+    workerId: () => worker?.id,
     async start() {
       const c = deps.config;
       const handlers = opts.handlers ?? (c.handlers ? await loadHandlersModule(c.handlers) : undefined);
@@ -69,6 +77,7 @@ export function createWorkerService(deps: WorkerDeps, opts: WorkerServiceOptions
         listen: listen ?? false,
         logger: deps.log,
         metrics: deps.metrics,
+        metricsUrl: opts.metricsUrl?.() ?? null,
       });
       await worker.start();
       failed = worker.failure;

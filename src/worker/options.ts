@@ -60,6 +60,8 @@ export interface WorkerOptions {
   stallThresholdMs?: number;
   logger?: Logger;
   metrics?: Metrics;
+  /** Where this process serves /metrics, /healthz, /readyz, recorded in its registration (`jobq workers`). */
+  metricsUrl?: string | null;
 }
 
 /** Parses a queue spec into queue → slots; `concurrency` fills in queues that name no count. */

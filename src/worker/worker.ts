@@ -160,6 +160,7 @@ export class Worker implements PoolHost, HeartbeatHost, ContextHost {
       queues: Object.fromEntries(this.settings.queues),
       types: [...this.handlers.keys()].sort(),
       version: VERSION,
+      metricsUrl: opts.metricsUrl ?? null,
     };
   }
 

@@ -123,6 +123,16 @@ describe('workloads', () => {
     expect(configMap.data?.JOBQ_METRICS_PORT).toBe('9464');
   });
 
+  it('worker and scheduler: liveness on /healthz, readiness on /readyz of the metrics port', () => {
+    for (const name of ['jobq-worker', 'jobq-scheduler']) {
+      const c = container(deployment(name));
+      expect(c.livenessProbe?.httpGet, name).toMatchObject({ path: '/healthz', port: 'metrics' });
+      expect(c.readinessProbe?.httpGet, name).toMatchObject({ path: '/readyz', port: 'metrics' });
+      // the readiness check itself waits up to 2 s for a connection, a statement or a lock
+      expect(c.readinessProbe?.timeoutSeconds, name).toBeGreaterThan(2);
+    }
+  });
+
   it('PostgreSQL: StatefulSet on postgres:16 with a volumeClaimTemplate and a headless Service', () => {
     const ss = find(objs, 'StatefulSet', 'postgres') as unknown as IStatefulSet;
     const pg = ss.spec?.template.spec?.containers[0];

@@ -205,8 +205,42 @@ describe('metrics server and metricsServices', () => {
       log: silentLogger,
     });
     await expect(b.start()).rejects.toThrow(
-      `metrics server cannot listen on port ${a.port()} (JOBQ_METRICS_PORT)`,
+      `JOBQ_METRICS_PORT: cannot serve /metrics, /healthz and /readyz on port ${a.port()}: already in use`,
     );
+    await expect(b.start()).rejects.toMatchObject({ code: 'USAGE' });
+    // the default port (not set by the user) taken: one warning, no server, no error
+    const lines: { level: number; msg: string }[] = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l) as never) });
+    const c = createMetricsServer(createMetrics().registry, {
+      port: a.port(),
+      host: '127.0.0.1',
+      log,
+      explicit: false,
+    });
+    await c.start();
+    expect(c.url()).toBeNull();
+    expect(lines.filter((l) => l.level === 40)).toHaveLength(1);
+    expect(lines[0]?.msg).toMatch(/JOBQ_METRICS_PORT/);
+  });
+
+  it('/healthz answers while the process lives; /readyz reports the readiness check (503 when not ready)', async () => {
+    let ready = false;
+    const server = createMetricsServer(createMetrics().registry, {
+      port: 0,
+      host: '127.0.0.1',
+      log: silentLogger,
+      readiness: () => Promise.resolve(ready ? { ready } : { ready, reason: 'not registered' }),
+    });
+    await server.start();
+    cleanups.push(() => server.stop());
+    const base = `http://127.0.0.1:${server.port()}`;
+    expect(server.url()).toBe(base);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const no = await fetch(`${base}/readyz`);
+    expect(no.status).toBe(503);
+    expect(await no.json()).toMatchObject({ status: 'unavailable', reason: 'not registered' });
+    ready = true;
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
   });
 
   it('metricsServices: sampler and server as asked; JOBQ_METRICS_PORT=0 turns the server off', () => {
