@@ -55,16 +55,15 @@ export function register(program: Command): void {
       });
       // Handlers load before any port is bound: a bad --handlers is reported as such, whatever the ports.
       const handlers = config.handlers ? await loadHandlersModule(config.handlers) : undefined;
-      let worker: WorkerService | undefined;
+      // (the worker reads the metrics URL at start, after the metrics server has bound)
+      const worker: WorkerService = createWorkerService(deps, {
+        ...(handlers ? { handlers } : {}),
+        metricsUrl: () => findMetricsServer(metrics)?.url() ?? null,
+      });
       const metrics = metricsServices(deps, {
         sampler: false,
         server: true,
-        readiness: () => daemonReadiness(deps, () => worker?.workerId() ?? ''),
-      });
-      const server = findMetricsServer(metrics);
-      worker = createWorkerService(deps, {
-        ...(handlers ? { handlers } : {}),
-        metricsUrl: () => server?.url() ?? null,
+        readiness: () => daemonReadiness(deps, () => worker.workerId() ?? ''),
       });
       const services: Service[] = [databaseService(deps), ...metrics, worker];
       await runUntilSignal(services, deps.log);
