@@ -108,12 +108,15 @@ export class TimeoutPool extends pg.Pool {
     try {
       return await super.connect();
     } catch (err) {
-      if (this.mode !== 'startup' || !isStartupParameterRefused(err)) throw err;
-      this.mode = 'per-transaction';
-      const opts = (this as unknown as { options: Record<string, unknown> }).options;
-      delete opts.statement_timeout;
-      delete opts.lock_timeout;
-      this.onPooler();
+      if (!isStartupParameterRefused(err)) throw err;
+      // (connections started before the switch fail the same way: they simply retry)
+      if (this.mode === 'startup') {
+        this.mode = 'per-transaction';
+        const opts = (this as unknown as { options: Record<string, unknown> }).options;
+        delete opts.statement_timeout;
+        delete opts.lock_timeout;
+        this.onPooler();
+      }
       return super.connect();
     }
   }

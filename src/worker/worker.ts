@@ -41,6 +41,7 @@ export class Worker implements PoolHost, HeartbeatHost, ContextHost {
   readonly exec: Executor;
   /** Claims run here: named prepared statements (see prepared.ts) unless unavailable. */
   claimExec: Executor;
+  private readonly preparedTried: boolean;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly health: DbHealth;
@@ -91,7 +92,8 @@ export class Worker implements PoolHost, HeartbeatHost, ContextHost {
     this.settings = workerSettings(opts, this.database.url);
     this.handlers = withBuiltins(opts.handlers, this.settings.backoff);
     this.exec = this.database.exec;
-    this.claimExec = opts.preparedStatements === false ? this.exec : preparedExecutor(this.database);
+    this.preparedTried = opts.preparedStatements !== false;
+    this.claimExec = this.preparedTried ? preparedExecutor(this.database) : this.exec;
     this.id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.log = (opts.logger ?? silentLogger).child({ worker: this.id });
     this.metrics = opts.metrics ?? createMetrics();
@@ -278,7 +280,9 @@ export class Worker implements PoolHost, HeartbeatHost, ContextHost {
 
   // ---- callbacks of the writer and the loops ----
   preparedUnavailable(err: unknown): boolean {
-    if (!isPreparedStatementError(err) || this.claimExec === this.exec) return false;
+    if (!isPreparedStatementError(err)) return false;
+    // a claim already in flight when another switched: just retry (unnamed statements cannot fail so)
+    if (this.claimExec === this.exec) return this.preparedTried;
     this.claimExec = this.exec;
     this.log.warn(
       { err: (err as Error).message },
