@@ -320,3 +320,30 @@ describe('secrets, security, resources', () => {
     expect([...images]).toEqual([`jobq:${pkg.version}`]);
   });
 });
+
+describe('optional PgBouncer piece (k8s/pgbouncer)', () => {
+  const pgb = loadK8s(path.join(K8S_DIR, 'pgbouncer'));
+
+  it('validates; transaction pooling; its Service and the direct Service for LISTEN select the right pods', () => {
+    for (const o of pgb) {
+      const validate = VALIDATORS[`${o.apiVersion}/${o.kind}`];
+      expect(validate, `${o.kind} has no validator`).toBeDefined();
+      const { file: _file, ...raw } = o;
+      expect(() => validate?.(raw), `${o.kind} ${o.metadata.name}`).not.toThrow();
+    }
+    const ini =
+      (find(pgb, 'ConfigMap', 'jobq-pgbouncer') as unknown as IConfigMap).data?.['pgbouncer.ini'] ?? '';
+    expect(ini).toMatch(/^pool_mode = transaction$/m);
+    expect(ini).toMatch(/^\* = host=postgres port=5432$/m);
+    const d = find(pgb, 'Deployment', 'jobq-pgbouncer') as unknown as IDeployment;
+    const svc = find(pgb, 'Service', 'jobq-pgbouncer') as unknown as IService;
+    expect(svc.spec?.selector).toEqual(d.spec?.selector.matchLabels);
+    expect(container(d).ports).toContainEqual({ name: 'pgbouncer', containerPort: 6432 });
+    expect(d.spec?.template.spec?.securityContext?.runAsNonRoot).toBe(true);
+    // LISTEN bypasses the pooler: the direct Service selects the PostgreSQL pods themselves
+    const direct = find(pgb, 'Service', 'postgres-direct') as unknown as IService;
+    const ss = find(objs, 'StatefulSet', 'postgres') as unknown as IStatefulSet;
+    expect(direct.spec?.selector).toEqual(ss.spec?.selector.matchLabels);
+    expect(direct.spec?.clusterIP).toBeUndefined();
+  });
+});
