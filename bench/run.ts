@@ -4,6 +4,7 @@ import os from 'node:os';
 import { benchSchema, benchServer } from './db.js';
 import { ceilingBulkInsert, ceilingConcurrentInsert, ceilingDrain, ceilingLatency } from './ceiling.js';
 import { bulkEnqueue, concurrentEnqueue } from './enqueue.js';
+import { scaleDrain, walPerJob } from './scale.js';
 import { drain, latency, loadJobs, percentiles, type Latency } from './workers.js';
 import { flowFairness, flowOverhead, flowRate } from './flow.js';
 import { counterRowCost } from './flow-counter.js';
@@ -82,6 +83,37 @@ try {
       );
       await d.drop();
     }
+  });
+  // (g) scale-out: the same drain with more worker processes, beside the 1-process figure of this run
+  await scenario('g', async () => {
+    let one: number | undefined;
+    for (const processes of [1, 2, 4, 16]) {
+      const d = await fresh();
+      await loadJobs(d, 50_000);
+      const { rate, peak } = await scaleDrain(d, processes, DRAIN_CONCURRENCY, 50_000);
+      one ??= rate;
+      rows.push({
+        scenario: `(g) drain 50,000, ${processes} worker process${processes > 1 ? 'es' : ''} (peak ${peak} connections)`,
+        jobq: fmt(rate),
+        ceiling: processes === 1 ? '-' : fmt(one),
+        ratio: processes === 1 ? '-' : `${(rate / one).toFixed(2)}× of 1`,
+        target: processes === 2 ? '≥ 1.15× of 1' : '',
+      });
+      await d.drop();
+    }
+  });
+  // (h) write volume: WAL bytes per job for enqueue and for drain of 50,000 jobs, each after a CHECKPOINT
+  await scenario('h', async () => {
+    const d = await fresh();
+    const w = await walPerJob(d, 50_000, DRAIN_CONCURRENCY);
+    rows.push({
+      scenario: '(h) WAL per job, 50,000 jobs: enqueue + drain',
+      jobq: `${Math.round(w.enqueue)} + ${Math.round(w.drain)} = ${Math.round(w.enqueue + w.drain)} bytes`,
+      ceiling: '-',
+      ratio: '-',
+      target: 'report',
+    });
+    await d.drop();
   });
   await scenario('d', async () => {
     let d = await fresh();

@@ -20,12 +20,21 @@ afterAll(() => {
 });
 
 /** Spawns `jobq args…` with env over process.env minus every JOBQ_* the test runner may have set. */
-export function spawnDaemon(args: string[], env: Record<string, string>): Daemon {
+export function spawnDaemon(
+  args: string[],
+  env: Record<string, string>,
+  opts: { fixtureHandlers?: boolean } = {},
+): Daemon {
   const base = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('JOBQ_') && k !== 'PORT' && k !== 'QUEUE'),
   );
   const child = spawn(process.execPath, [JOBQ_BIN, ...args], {
-    env: { ...base, JOBQ_LOG_LEVEL: 'info', JOBQ_HANDLERS: FIXTURE_HANDLERS, ...env },
+    env: {
+      ...base,
+      JOBQ_LOG_LEVEL: 'info',
+      ...(opts.fixtureHandlers === false ? {} : { JOBQ_HANDLERS: FIXTURE_HANDLERS }),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   spawned.push(child);
