@@ -429,11 +429,13 @@ describe('validation', () => {
       try {
         const res = await request(`${broken.url}/jobs`);
         expect(res.status).toBe(503);
+        expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
         expect(res.body.error.code).toBe(code);
         expect(res.body.error.message).toContain(says);
         const ready = await request(`${broken.url}/readyz`);
         expect(ready.status).toBe(503);
         expect(ready.body.reason).toContain(says);
+        expect(ready.headers.get('retry-after')).toMatch(/^\d+$/);
         expect((await request(`${broken.url}/healthz`)).status).toBe(200);
       } finally {
         await broken.close();
