@@ -84,8 +84,8 @@ try {
       await d.drop();
     }
   });
-  // (g) scale-out: the same drain with more worker processes, beside the 1-process figure of this run
-  await scenario('g', async () => {
+  // (k) scale-out: the same drain with more worker processes, beside the 1-process figure of this run
+  await scenario('k', async () => {
     let one: number | undefined;
     for (const processes of [1, 2, 4, 16]) {
       const d = await fresh();
@@ -93,7 +93,7 @@ try {
       const { rate, peak } = await scaleDrain(d, processes, DRAIN_CONCURRENCY, 50_000);
       one ??= rate;
       rows.push({
-        scenario: `(g) drain 50,000, ${processes} worker process${processes > 1 ? 'es' : ''} (peak ${peak} connections)`,
+        scenario: `(k) drain 50,000, ${processes} worker process${processes > 1 ? 'es' : ''} (peak ${peak} connections)`,
         jobq: fmt(rate),
         ceiling: processes === 1 ? '-' : fmt(one),
         ratio: processes === 1 ? '-' : `${(rate / one).toFixed(2)}× of 1`,
@@ -102,12 +102,12 @@ try {
       await d.drop();
     }
   });
-  // (h) write volume: WAL bytes per job for enqueue and for drain of 50,000 jobs, each after a CHECKPOINT
-  await scenario('h', async () => {
+  // (l) write volume: WAL bytes per job for enqueue and for drain of 50,000 jobs, each after a CHECKPOINT
+  await scenario('l', async () => {
     const d = await fresh();
     const w = await walPerJob(d, 50_000, DRAIN_CONCURRENCY);
     rows.push({
-      scenario: '(h) WAL per job, 50,000 jobs: enqueue + drain',
+      scenario: '(l) WAL per job, 50,000 jobs: enqueue + drain',
       jobq: `${Math.round(w.enqueue)} + ${Math.round(w.drain)} = ${Math.round(w.enqueue + w.drain)} bytes`,
       ceiling: '-',
       ratio: '-',
