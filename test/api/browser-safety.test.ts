@@ -1,16 +1,14 @@
 // The API as a browser and an attacker see it: without authentication, a page of another origin cannot
 // change anything (checked in Chromium) and a foreign Host name (DNS rebinding) gets nothing, while the
 // dashboard and curl keep working; with authentication, wrong tokens from one address are throttled.
-import { existsSync } from 'node:fs';
 import { request as httpRequest, createServer, type Server } from 'node:http';
 import { sql } from 'kysely';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FailedAuthThrottle } from '../../src/api/auth.js';
 import { freshDb } from '../helpers/db.js';
 import { request, rowCounts, startApi, type RunningApi } from './helpers.js';
+import { hasChromium, launchChromium } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const db = await freshDb();
 let open: RunningApi;
 
@@ -79,7 +77,7 @@ describe('no-auth mode', () => {
     expect((await request(`${open.url}/jobs`, { body: { type: 'demo' } })).status).toBe(201);
   });
 
-  it.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
+  it.skipIf(!hasChromium && !process.env.CI)(
     'in Chromium: a page of another site cannot pause a queue; the dashboard on the API origin can',
     async () => {
       const apiPort = new URL(open.url).port;
@@ -90,16 +88,7 @@ describe('no-auth mode', () => {
       await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
       const addr = evil.address();
       const evilPort = typeof addr === 'object' && addr ? addr.port : 0;
-      const browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--no-first-run',
-          '--disable-background-networking',
-        ],
-      });
+      const browser = await launchChromium();
       try {
         const page = await browser.newPage();
         // another site (localhost vs 127.0.0.1 are different sites), as in the reported attack

@@ -2,18 +2,17 @@
 // API and PostgreSQL: the token prompt, the overview, jobs with filters and paging, one job's payload and
 // errors (escaped), retry and cancel from the page, bulk retry of dead letters, live refresh. Screenshots
 // go to test/artifacts/ for humans.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { sql } from 'kysely';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueue, enqueueMany, getJob } from '../../src/queue/index.js';
 import { upsertSchedule } from '../../src/queue/schedules.js';
 import { freshDb } from '../helpers/db.js';
 import { seedJobs, startApi, type RunningApi, type Seeded } from '../api/helpers.js';
+import { CHROMIUM, hasChromium, launchChromium } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
-const hasChromium = existsSync(CHROMIUM);
 const TOKEN = 'browser-token-71c3';
 
 const db = await freshDb();
@@ -44,19 +43,7 @@ beforeAll(async () => {
     queue: 'default',
   });
   api = await startApi(db, { auth: 'required', env: { JOBQ_API_TOKENS: `ui:${TOKEN}` } });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.on('dialog', (d) => void d.accept());

@@ -1,17 +1,16 @@
 // The dashboard's layout at a laptop's 1280 px in a real Chromium: no column header is cut, an error
 // message that fits the page is shown whole, and a schedule's "last job" shows that job's outcome as a
 // link to it. Screenshots of every view go to test/artifacts/ for humans.
-import { existsSync, mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claim, enqueue, fail } from '../../src/queue/index.js';
 import { runSchedule, upsertSchedule } from '../../src/queue/schedules.js';
 import { freshDb } from '../helpers/db.js';
 import { seedJobs, startApi, type RunningApi } from '../api/helpers.js';
+import { hasChromium, launchChromium } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
-const hasChromium = existsSync(CHROMIUM);
 const NO_HANDLER =
   'no handler registered for type "invoice.render" on worker worker-7f9c (it knows: email.send)';
 
@@ -52,16 +51,7 @@ beforeAll(async () => {
     await runSchedule(db.exec, 'nightly-report', { maxPayloadBytes: 1_048_576, defaultMaxAttempts: 5 })
   ).jobId;
   api = await startApi(db, { auth: 'none' });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-    ],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
 });
 

@@ -1,16 +1,15 @@
 // The dashboard's flow limits in a real headless Chromium against a real API and PostgreSQL: the limits
 // panel lists each limited queue with its use, and its form sets, refuses (naming the field) and clears
 // limits. Screenshots go to test/artifacts/.
-import { existsSync, mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claim, enqueueMany, listQueueLimits, setQueueLimits } from '../../src/queue/index.js';
 import { freshDb } from '../helpers/db.js';
 import { startApi, type RunningApi } from '../api/helpers.js';
+import { hasChromium, launchChromium } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
-const hasChromium = existsSync(CHROMIUM);
 
 const db = await freshDb();
 let api: RunningApi;
@@ -28,16 +27,7 @@ beforeAll(async () => {
   await setQueueLimits(db.exec, 'email', { concurrency: 2, rate: '10/s', burst: 20 });
   await claim(db.exec, { queue: 'email', workerId: 'w1', limit: 5, leaseMs: 60_000, starvationMs: 60_000 });
   api = await startApi(db, { auth: 'none' });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-    ],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   page.on('pageerror', (e) => pageErrors.push(e.message));
 });
