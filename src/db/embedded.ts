@@ -32,6 +32,8 @@ export interface EmbeddedOptions {
   /** Trade durability for speed (tests): fsync off, no synchronous commit. */
   fast?: boolean;
   onLog?: (line: string) => void;
+  /** Extra server settings (`-c name=value`), e.g. for tests of how jobq reacts to them. */
+  settings?: Record<string, string>;
 }
 
 interface Binaries {
@@ -181,6 +183,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
     '-c',
     'max_connections=300',
     ...(opts.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
+    ...Object.entries(opts.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
   ];
   // Its own process group: a Ctrl-C in the terminal signals the whole foreground group, and PostgreSQL
   // must not shut down under the worker's graceful shutdown; jobq stops it last, itself.

@@ -2,7 +2,9 @@
 // JOBQ_LISTEN_DATABASE_URL straight to PostgreSQL; 10 workers, the API, 2 schedulers and the CLI all
 // work through it. 5,000 jobs complete exactly once and an every-second schedule fires once per second
 // (no duplicates, no gaps), with no error logged and no warning beyond the documented one-time
-// prepared-statement fallback. Needs `npm run build` and /usr/sbin/pgbouncer (.ci/run installs it).
+// prepared-statement fallback (and the start-up warning about autovacuum where the server has it off,
+// as Debian's PostgreSQL 15 on the CI machine does). Needs `npm run build` and /usr/sbin/pgbouncer (.ci/run installs it).
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { freshDb } from '../helpers/db.js';
@@ -14,6 +16,10 @@ import { logLines, spawnDaemon, type Daemon } from './helpers.js';
 const db = await freshDb();
 const JOBS = 5000;
 const FALLBACK = /prepared statements are not available/;
+const AUTOVACUUM_OFF = /autovacuum is off/;
+const autovacuumOff =
+  (await sql<{ on: string }>`SELECT current_setting('autovacuum') AS on`.execute(db.exec.raw)).rows[0]?.on ===
+  'off';
 
 describe('through PgBouncer in transaction mode', () => {
   it(
@@ -151,8 +157,11 @@ describe('through PgBouncer in transaction mode', () => {
         const lines = logLines(d.output());
         expect(lines.filter((l) => l.level >= 50).map((l) => JSON.stringify(l))).toEqual([]);
         const warns = lines.filter((l) => l.level === 40);
-        expect(warns.filter((l) => !FALLBACK.test(l.msg)).map((l) => JSON.stringify(l))).toEqual([]);
-        expect(warns.length).toBeLessThanOrEqual(1);
+        const vacuum = warns.filter((l) => AUTOVACUUM_OFF.test(l.msg));
+        expect(vacuum).toHaveLength(autovacuumOff ? 1 : 0);
+        const others = warns.filter((l) => !AUTOVACUUM_OFF.test(l.msg));
+        expect(others.filter((l) => !FALLBACK.test(l.msg)).map((l) => JSON.stringify(l))).toEqual([]);
+        expect(others.length).toBeLessThanOrEqual(1);
       }
     },
   );
