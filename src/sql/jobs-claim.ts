@@ -88,7 +88,11 @@ function claimUpdate(exec: Executor, p: ClaimParams): RawBuilder<unknown> {
         backoff_base_ms = coalesce((policy.p -> j.type ->> 'b')::int, j.backoff_base_ms),
         backoff_max_ms = coalesce((policy.p -> j.type ->> 'm')::int, j.backoff_max_ms)
       -- the worker's retry policy by type, parsed once per claim (not once per row and column)
-      FROM picked, async_commit, (SELECT ${p.retry ?? null}::jsonb AS p) policy WHERE j.id = picked.id
+      FROM picked, async_commit, (SELECT ${p.retry ?? null}::jsonb AS p) policy
+      -- id = ANY(the picked ids) lets the planner find the rows by primary key: with the join alone it
+      -- hashed a sequential scan of every job (13–26 ms per claim of 500 on a 50,000-job table; the drain
+      -- benchmark fell from 0.86× to 0.56× of its ceiling)
+      WHERE j.id = picked.id AND j.id = ANY (ARRAY(SELECT id FROM picked))
       RETURNING j.id, j.type, j.payload, j.queue, j.priority, j.attempts, j.max_attempts, j.run_after,
         j.created_at, j.key, picked.ord`;
 }
