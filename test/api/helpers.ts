@@ -3,6 +3,7 @@
 import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
+import { expect } from 'vitest';
 import { buildApp, type AuthMode } from '../../src/api/server.js';
 import { loadConfig, type Env } from '../../src/config.js';
 import type { Executor } from '../../src/db/connect.js';
@@ -100,6 +101,40 @@ export async function request<T = ResponseBody>(
     parsed = null;
   }
   return { status: res.status, headers: res.headers, body: parsed as T, text };
+}
+
+/** A request the API must refuse: the status, error code and field it answers with, and what its message says. */
+export interface RefusalCase {
+  name: string;
+  method?: string;
+  path: string;
+  /** A string is sent as is (escapes such as \\ud800 reach the server's JSON parser). */
+  body?: unknown;
+  headers?: Record<string, string>;
+  status: number;
+  code: string;
+  field: string | null;
+  /** Fragments the message must contain (what was expected). */
+  says: string[];
+}
+
+/**
+ * Sends `c` to the API at `url` and checks its refusal: status, error code, field, message fragments,
+ * and no row written. Returns the response for further checks.
+ */
+export async function expectRefused(url: string, exec: Executor, c: RefusalCase): Promise<JsonResponse> {
+  const before = await rowCounts(exec);
+  const res = await request(`${url}${c.path}`, {
+    method: c.method ?? 'POST',
+    ...(c.body !== undefined ? { body: c.body } : {}),
+    ...(c.headers ? { headers: c.headers } : {}),
+  });
+  expect(res.status, res.text).toBe(c.status);
+  expect(res.body.error.code).toBe(c.code);
+  expect(res.body.error.field).toBe(c.field);
+  for (const s of c.says) expect(res.body.error.message).toContain(s);
+  expect(await rowCounts(exec)).toEqual(before);
+  return res;
 }
 
 /** Row counts of the tables an API call could write. */

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toErrorResponse } from '../../src/api/errors.js';
 import { connect } from '../../src/db/connect.js';
 import { freshDb } from '../helpers/db.js';
-import { request, rowCounts, startApi, type RunningApi } from './helpers.js';
+import { expectRefused, request, startApi, type RefusalCase, type RunningApi } from './helpers.js';
 
 const db = await freshDb();
 let api: RunningApi;
@@ -15,21 +15,8 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-interface Case {
-  name: string;
-  method?: string;
-  path: string;
-  body?: unknown;
-  headers?: Record<string, string>;
-  status: number;
-  code: string;
-  field: string | null;
-  /** Fragments the message must contain (what was expected). */
-  says: string[];
-}
-
 const id = '01890a5d-ac96-774b-bcce-b302099a8057';
-const cases: Case[] = [
+const cases: RefusalCase[] = [
   {
     name: 'malformed JSON',
     path: '/jobs',
@@ -392,18 +379,8 @@ const cases: Case[] = [
 
 describe('validation', () => {
   it.each(cases)('$name → $status $code ($field), nothing written', async (c) => {
-    const before = await rowCounts(db.exec);
-    const res = await request(`${api.url}${c.path}`, {
-      method: c.method ?? 'POST',
-      ...(c.body !== undefined ? { body: c.body } : {}),
-      ...(c.headers ? { headers: c.headers } : {}),
-    });
-    expect(res.status, res.text).toBe(c.status);
-    expect(res.body.error.code).toBe(c.code);
-    expect(res.body.error.field).toBe(c.field);
-    for (const s of c.says) expect(res.body.error.message).toContain(s);
+    const res = await expectRefused(api.url, db.exec, c);
     expect(res.text).not.toMatch(/ at .*\.(ts|js):\d+|SELECT |INSERT |syntax error/);
-    expect(await rowCounts(db.exec)).toEqual(before);
   });
 
   it('a conflict (retrying a PENDING job) is a 409 and changes nothing', async () => {

@@ -12,6 +12,7 @@ import { connect } from '../../src/db/connect.js';
 import { freePort, startEmbedded } from '../../src/db/embedded.js';
 import { JOBQ_BIN, runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
+import { hasTmux } from '../helpers/tmux.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'jobq-dev-test-'));
 const home = mkdtempSync(path.join(tmpdir(), 'jobq-dev-home-'));
@@ -84,15 +85,6 @@ function quickStartCommands(): string[] {
     .map((l) => l.trim())
     .filter((l) => l.startsWith('npx jobq ') && l !== 'npx jobq dev');
 }
-
-const hasTmux = (() => {
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 /** Runs a full-screen command under a private tmux server until `ready` shows, then sends q; its exit. */
 async function inTerminal(command: string, ready: RegExp): Promise<string> {

@@ -10,15 +10,8 @@ import { enqueue } from '../../src/queue/index.js';
 import { JOBQ_BIN } from '../helpers/cli.js';
 import { freshDb } from '../helpers/db.js';
 import { waitFor } from '../helpers/wait.js';
+import { hasTmux } from '../helpers/tmux.js';
 
-const hasTmux = (() => {
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 if (!hasTmux && process.env.CI === 'true') throw new Error('tmux is required in CI (apt-get install tmux)');
 
 const db = await freshDb();
