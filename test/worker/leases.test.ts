@@ -106,7 +106,9 @@ describe('stop()', () => {
   it('waits for running jobs within the grace period', async () => {
     const w = await startWorker(db, { queues: 's1', shutdownGraceMs: 10_000 });
     const { job } = await enqueue(exec, { type: 'demo.sleep', queue: 's1', payload: { seconds: 0.3 } });
-    await waitFor(async () => (await status(job.id)) === 'RUNNING');
+    // RUNNING in the table once the claim commits; the handler starts a moment later (a job claimed but
+    // not yet started when stop() comes is given back, not run), so wait for the handler itself.
+    await waitFor(() => w.stats().queues[0]?.running === 1);
     await w.stop();
     expect(await status(job.id)).toBe('COMPLETED');
   });
