@@ -9,7 +9,7 @@ import { JobqError, SchemaTooNewError, UsageError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import type { Service } from '../lifecycle.js';
-import { checkServerCapacity, probeDatabase } from '../queue/health.js';
+import { checkServerCapacity, probeDatabase, sharedProbe } from '../queue/health.js';
 import type { Readiness } from '../metrics/server.js';
 
 export interface DaemonDeps {
@@ -143,17 +143,20 @@ export const READY_TIMEOUT_MS = 2000;
 
 /**
  * A daemon's /readyz: the database reachable and migrated and the jobs table not locked, checked on a
- * short-lived connection of its own; for a worker (workerId given) also its registration. An empty id
- * (worker not started yet) is not ready.
+ * short-lived connection of its own, one check at a time and its answer shared for a second
+ * (sharedProbe); for a worker (workerId given) also its registration. An empty id (worker not started
+ * yet) is not ready.
  */
-export async function daemonReadiness(deps: DaemonDeps, workerId?: () => string): Promise<Readiness> {
-  const id = workerId?.();
-  if (id === '') return { ready: false, reason: 'the worker has not started yet' };
-  const p = await probeDatabase({
-    url: deps.db.url,
-    schema: deps.config.schema,
-    timeoutMs: READY_TIMEOUT_MS,
-    ...(id !== undefined ? { workerId: id } : {}),
+export function daemonReadiness(deps: DaemonDeps, workerId?: () => string): () => Promise<Readiness> {
+  return sharedProbe(async (): Promise<Readiness> => {
+    const id = workerId?.();
+    if (id === '') return { ready: false, reason: 'the worker has not started yet' };
+    const p = await probeDatabase({
+      url: deps.db.url,
+      schema: deps.config.schema,
+      timeoutMs: READY_TIMEOUT_MS,
+      ...(id !== undefined ? { workerId: id } : {}),
+    });
+    return { ...p };
   });
-  return { ...p };
 }

@@ -48,7 +48,7 @@ export function register(program: Command): void {
       const services: Service[] = [
         databaseService(deps),
         // queue-depth sampler and /metrics on JOBQ_METRICS_PORT (0 turns the server off)
-        ...metricsServices(deps, { sampler: true, server: true, readiness: () => daemonReadiness(deps) }),
+        ...metricsServices(deps, { sampler: true, server: true, readiness: daemonReadiness(deps) }),
         createSchedulerService(deps),
       ];
       await runUntilSignal(services, deps.log);

@@ -63,7 +63,7 @@ export function register(program: Command): void {
       const metrics = metricsServices(deps, {
         sampler: false,
         server: true,
-        readiness: () => daemonReadiness(deps, () => worker.workerId() ?? ''),
+        readiness: daemonReadiness(deps, () => worker.workerId() ?? ''),
       });
       const services: Service[] = [databaseService(deps), ...metrics, worker];
       await runUntilSignal(services, deps.log);

@@ -1,6 +1,7 @@
 // What the server can give jobq: the start-up capacity check (connections left for what a daemon is
 // configured to open, autovacuum on) and the readiness probe, which opens its own short-lived connection
-// so it tells "unreachable" from "reachable but refusing, slow or locked" and never queues behind a pool.
+// so it tells "unreachable" from "reachable but refusing, slow or locked" and never queues behind a pool;
+// sharedProbe keeps that to one connection at a time however many probes arrive.
 import { connect, type Executor } from '../db/connect.js';
 import { assertMigrated } from '../db/migrate.js';
 import { classifyDbError, DatabaseUnavailableError } from '../errors.js';
@@ -107,4 +108,27 @@ export async function probeDatabase(opts: {
   } finally {
     await db.close().catch(() => undefined);
   }
+}
+
+/** How long one probe's answer serves every /readyz that asks after it. */
+export const PROBE_SHARE_MS = 1000;
+
+/**
+ * Wraps a probe so that at most one runs at a time and its answer serves every caller for `shareMs`
+ * after it: /readyz is public and unauthenticated, and a flood of it must not open a connection per
+ * request (it would take the server's connections from the daemons it reports on).
+ */
+export function sharedProbe<T>(probe: () => Promise<T>, shareMs = PROBE_SHARE_MS): () => Promise<T> {
+  let running: Promise<T> | undefined;
+  let last: { at: number; value: T } | undefined;
+  return () => {
+    if (last && Date.now() - last.at < shareMs) return Promise.resolve(last.value);
+    running ??= probe()
+      .then((value) => {
+        last = { at: Date.now(), value };
+        return value;
+      })
+      .finally(() => (running = undefined));
+    return running;
+  };
 }
