@@ -16,15 +16,12 @@ import { configFrom } from './context.js';
 import { daemonDeps, type DaemonDeps } from './daemon.js';
 import { createSchedulerService } from './scheduler.js';
 import { createWorkerService } from '../worker/index.js';
-import { MAX_SLOTS, parseQueues } from '../worker/options.js';
+import { flagQueues, withWorkerFlags, workerOverrides, type WorkerFlags } from './worker.js';
 import { clearDevState, writeDevState } from './dev-state.js';
 
-interface DevOptions {
+interface DevOptions extends WorkerFlags {
   dataDir?: string;
   port?: string;
-  queue?: string;
-  concurrency?: string;
-  handlers?: string;
 }
 
 /** The default data directory; as root, ~ is unreadable to the "postgres" user, so /var/tmp/jobq-dev. */
@@ -111,67 +108,58 @@ function withoutPassword(url: string): string {
 }
 
 export function register(program: Command): void {
-  program
-    .command('dev')
-    .description(
-      'run worker, API + dashboard (127.0.0.1:8000) and scheduler in one process; embedded PostgreSQL when DATABASE_URL is unset',
-    )
-    .option(
-      '--data-dir <dir>',
-      'embedded PostgreSQL data directory (env JOBQ_DEV_DATA_DIR; default ~/.jobq/dev, or /var/tmp/jobq-dev when run as root)',
-    )
-    .option('--port <port>', 'API and dashboard port on 127.0.0.1 (env PORT, default 8000)')
-    .option('--queue <list>', 'worker queues and slots, e.g. email:10,default (env QUEUE; default "default")')
-    .option('--concurrency <n>', `slots of a queue that names none (env CONCURRENCY; default 10)`)
-    .option(
-      '--handlers <module>',
-      'module exporting job handlers, merged over the demo.* built-ins (env JOBQ_HANDLERS)',
-    )
-    .action(async (opts: DevOptions, cmd: Command) => {
-      let config = configFrom(cmd, {
-        apiHost: '127.0.0.1',
-        port: opts.port === undefined ? undefined : parseInteger('--port', opts.port, 0, 65_535),
-        queues: opts.queue,
-        concurrency:
-          opts.concurrency === undefined
-            ? undefined
-            : parseInteger('--concurrency', opts.concurrency, 1, MAX_SLOTS),
-        handlers: opts.handlers,
-      });
-      parseQueues(config.queues, config.concurrency, opts.queue !== undefined ? '--queue' : 'QUEUE');
-      const log = createLogger(config.logLevel, 1, 'jobq-dev', config.logFormat);
-      const services: Service[] = [];
-      let database = `${withoutPassword(config.databaseUrl ?? '')} (DATABASE_URL)`;
-      if (!config.databaseUrl) {
-        const dataDir = path.resolve(opts.dataDir ?? config.devDataDir ?? defaultDataDir());
-        log.info({ dataDir }, 'starting embedded PostgreSQL');
-        const pg = await startEmbedded({
-          dataDir,
-          persistent: true,
-          onLog: (line) => log.debug({ pg: line }),
-        });
-        log.info({ url: pg.url }, 'embedded PostgreSQL is up');
-        database = `${pg.url} (embedded; data in ${dataDir})`;
-        config = { ...config, databaseUrl: pg.url };
-        writeDevState({ url: pg.url, pid: process.pid, schema: config.schema });
-        services.push({
-          name: 'postgres',
-          start: () => Promise.resolve(),
-          stop: async () => {
-            clearDevState();
-            await pg.stop();
-          },
-        });
-      }
-      const deps = daemonDeps(config, 'dev');
-      services.push({
-        name: 'database',
-        start: async () => {
-          await migrate(deps.db.exec);
-        },
-        stop: () => deps.db.close(),
-      });
-      services.push(...devServices(deps, database));
-      await runUntilSignal(services, log);
+  withWorkerFlags(
+    program
+      .command('dev')
+      .description(
+        'run worker, API + dashboard (127.0.0.1:8000) and scheduler in one process; embedded PostgreSQL when DATABASE_URL is unset',
+      )
+      .option(
+        '--data-dir <dir>',
+        'embedded PostgreSQL data directory (env JOBQ_DEV_DATA_DIR; default ~/.jobq/dev, or /var/tmp/jobq-dev when run as root)',
+      )
+      .option('--port <port>', 'API and dashboard port on 127.0.0.1 (env PORT, default 8000)'),
+    'worker queues and slots, e.g. email:10,default (env QUEUE; default "default")',
+  ).action(async (opts: DevOptions, cmd: Command) => {
+    let config = configFrom(cmd, {
+      apiHost: '127.0.0.1',
+      port: opts.port === undefined ? undefined : parseInteger('--port', opts.port, 0, 65_535),
+      ...workerOverrides(opts),
     });
+    flagQueues(config, opts);
+    const log = createLogger(config.logLevel, 1, 'jobq-dev', config.logFormat);
+    const services: Service[] = [];
+    let database = `${withoutPassword(config.databaseUrl ?? '')} (DATABASE_URL)`;
+    if (!config.databaseUrl) {
+      const dataDir = path.resolve(opts.dataDir ?? config.devDataDir ?? defaultDataDir());
+      log.info({ dataDir }, 'starting embedded PostgreSQL');
+      const pg = await startEmbedded({
+        dataDir,
+        persistent: true,
+        onLog: (line) => log.debug({ pg: line }),
+      });
+      log.info({ url: pg.url }, 'embedded PostgreSQL is up');
+      database = `${pg.url} (embedded; data in ${dataDir})`;
+      config = { ...config, databaseUrl: pg.url };
+      writeDevState({ url: pg.url, pid: process.pid, schema: config.schema });
+      services.push({
+        name: 'postgres',
+        start: () => Promise.resolve(),
+        stop: async () => {
+          clearDevState();
+          await pg.stop();
+        },
+      });
+    }
+    const deps = daemonDeps(config, 'dev');
+    services.push({
+      name: 'database',
+      start: async () => {
+        await migrate(deps.db.exec);
+      },
+      stop: () => deps.db.close(),
+    });
+    services.push(...devServices(deps, database));
+    await runUntilSignal(services, log);
+  });
 }
