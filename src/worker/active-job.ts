@@ -43,10 +43,9 @@ export class UnstorableResultError extends Error {
   }
 }
 
-/** What the context needs from the worker. */
-export interface ContextHost {
-  readonly log: Logger;
-  transaction<R>(aj: ActiveJob, fn: (trx: Transaction<unknown>) => Promise<R>): Promise<R>;
+/** Runs ctx.transaction: fn's writes and the job's fenced completion commit together (job-transaction.ts). */
+export interface ContextTransactions {
+  run<R>(aj: ActiveJob, fn: (trx: Transaction<unknown>) => Promise<R>): Promise<R>;
 }
 
 export class ActiveJob {
@@ -148,7 +147,9 @@ export class JobContext implements HandlerContext {
 
   constructor(
     private readonly aj: ActiveJob,
-    private readonly host: ContextHost,
+    /** The worker's logger (the job's is a child of it). */
+    private readonly workerLog: Logger,
+    private readonly transactions: ContextTransactions,
   ) {}
 
   get job(): JobInfo {
@@ -171,11 +172,11 @@ export class JobContext implements HandlerContext {
 
   get log(): Logger {
     const j = this.aj.job;
-    this.logger ??= this.host.log.child({ jobId: j.id, type: j.type, queue: j.queue, attempt: j.attempt });
+    this.logger ??= this.workerLog.child({ jobId: j.id, type: j.type, queue: j.queue, attempt: j.attempt });
     return this.logger;
   }
 
   transaction<R, DB = unknown>(fn: (trx: Transaction<DB>) => Promise<R>): Promise<R> {
-    return this.host.transaction(this.aj, fn as (trx: Transaction<unknown>) => Promise<R>);
+    return this.transactions.run(this.aj, fn as (trx: Transaction<unknown>) => Promise<R>);
   }
 }

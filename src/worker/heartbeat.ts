@@ -1,47 +1,42 @@
-// The worker's periodic work (the poll fallback, and its periodic database work): the heartbeat (every lease/3: one statement renews all held leases
-// and reports lost leases and cancel requests, then the registry row) and the reaper (~lease/2, jittered).
+// The worker's periodic work: the heartbeat (every lease/3: one statement renews all held leases and
+// reports lost leases and cancel requests, then the registry row), the reaper (~lease/2, jittered), the poll.
 import type { Executor } from '../db/connect.js';
 import { heartbeat, reclaimExpired, type BackoffOptions, type Reclaimed } from '../queue/index.js';
 import { recordWorkerHeartbeat, registerWorker, type WorkerRegistration } from '../queue/registry.js';
 import { startLoop, type DbHealth } from '../loop.js';
 import type { WriteGate } from './write-gate.js';
 
-export interface HeartbeatHost {
-  readonly exec: Executor;
-  readonly id: string;
-  readonly health: DbHealth;
-  readonly gate: WriteGate;
-  readonly leaseMs: number;
-  readonly registration: WorkerRegistration;
-  /** Retry backoff of reclaimed jobs whose claim recorded none. */
-  readonly defaultBackoff: BackoffOptions;
-  /** Ids of every job whose lease this worker holds. */
-  heldIds(): string[];
-  /** The heartbeat answered: `held` maps each still-held id to whether cancellation was requested. */
-  leasesChecked(sent: string[], held: Map<string, boolean>): void;
-  runningCount(): number;
-  reclaimed(rows: Reclaimed[]): void;
+/** What the heartbeat is given. */
+export interface HeartbeatDeps {
+  exec: Executor;
+  workerId: string;
+  health: DbHealth;
+  gate: WriteGate;
+  leaseMs: number;
+  registration: WorkerRegistration;
+  /** Jobs whose lease this worker holds, by id (their leases are renewed). */
+  held: ReadonlyMap<string, unknown>;
+  /** Gets the heartbeat's answer: `held` maps each still-held id to whether cancellation was requested. */
+  outcomes: { leasesChecked(sent: string[], held: Map<string, boolean>): void };
+  /** Handlers running now (recorded in the registry row). */
+  pools: { running(): number };
 }
 
-/** Registers the worker (also used to re-register after its row was pruned). */
-export async function register(host: HeartbeatHost): Promise<void> {
-  await registerWorker(host.exec, host.registration);
-}
-
-/** Starts the heartbeat loop (leases + registry). */
-export function startHeartbeat(host: HeartbeatHost): { stop(): Promise<void>; beat(): Promise<void> } {
-  const every = Math.max(50, Math.floor(host.leaseMs / 3));
+/** Starts the heartbeat loop (leases + registry; re-registers when the worker's row was pruned). */
+export function startHeartbeat(d: HeartbeatDeps): { stop(): Promise<void>; beat(): Promise<void> } {
+  const every = Math.max(50, Math.floor(d.leaseMs / 3));
   const tick = async (): Promise<void> => {
-    const ids = host.heldIds();
+    const ids = [...d.held.keys()];
     if (ids.length > 0) {
-      const rows = await host.gate.runExclusive(() => heartbeat(host.exec, host.id, ids, host.leaseMs));
-      host.leasesChecked(ids, new Map(rows.map((r) => [r.id, r.cancelRequested])));
+      const rows = await d.gate.runExclusive(() => heartbeat(d.exec, d.workerId, ids, d.leaseMs));
+      d.outcomes.leasesChecked(ids, new Map(rows.map((r) => [r.id, r.cancelRequested])));
     }
-    if (!(await recordWorkerHeartbeat(host.exec, host.id, host.runningCount()))) await register(host);
+    if (!(await recordWorkerHeartbeat(d.exec, d.workerId, d.pools.running())))
+      await registerWorker(d.exec, d.registration);
   };
   const loop = startLoop({
     name: 'heartbeat',
-    health: host.health,
+    health: d.health,
     firstDelayMs: every,
     maxBackoffMs: every,
     step: async () => {
@@ -52,20 +47,37 @@ export function startHeartbeat(host: HeartbeatHost): { stop(): Promise<void>; be
   return { stop: () => loop.stop(), beat: () => loop.runNow() };
 }
 
+/** What the reaper is given. */
+export interface ReaperDeps {
+  exec: Executor;
+  health: DbHealth;
+  leaseMs: number;
+  /** Retry backoff of reclaimed jobs whose claim recorded none. */
+  defaultBackoff: BackoffOptions;
+  /** Books reclaimed jobs (metrics, and the signal of any this worker still ran). */
+  outcomes: { reclaimed(rows: Reclaimed[]): void };
+  /** Jobs back in RETRY may be claimable: their queues' pools look. */
+  pools: { wake(queue: string): void };
+}
+
 /** Starts the reaper loop (reclaims expired leases of any worker). */
-export function startReaper(host: HeartbeatHost): { stop(): Promise<void> } {
-  const half = host.leaseMs / 2;
+export function startReaper(d: ReaperDeps): { stop(): Promise<void> } {
+  const half = d.leaseMs / 2;
   const jittered = (): number => Math.round(half * (0.75 + Math.random() * 0.5));
   const tick = async (): Promise<void> => {
     for (;;) {
-      const rows = await reclaimExpired(host.exec, 1000, host.defaultBackoff);
-      if (rows.length > 0) host.reclaimed(rows);
+      const rows = await reclaimExpired(d.exec, 1000, d.defaultBackoff);
+      if (rows.length > 0) {
+        d.outcomes.reclaimed(rows);
+        for (const q of new Set(rows.filter((r) => r.status === 'RETRY').map((r) => r.queue)))
+          d.pools.wake(q);
+      }
       if (rows.length < 1000) return;
     }
   };
   const loop = startLoop({
     name: 'reclaiming expired leases',
-    health: host.health,
+    health: d.health,
     firstDelayMs: jittered(),
     maxBackoffMs: half,
     step: async () => {

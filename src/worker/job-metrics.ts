@@ -1,6 +1,7 @@
 // The worker's metric updates, with label children cached per queue and type so the hot path does no
 // label hashing per job.
 import type { Metrics } from '../metrics/metrics.js';
+import type { ThrottleReason } from '../queue/index.js';
 
 type Inc = { inc(n?: number): void };
 type Observe = { observe(v: number): void };
@@ -68,6 +69,11 @@ export class JobMetrics {
       if (status === 'RETRY') this.m.jobsRetried.inc({ queue, type });
       else this.m.jobsDead.inc({ queue, type });
     }
+  }
+
+  /** A flow limit held a claim of `queue` back. */
+  throttled(queue: string, reason: ThrottleReason): void {
+    this.m.claimsThrottled.inc({ queue, reason });
   }
 
   leaseLost(queue: string, type: string): void {

@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ClaimedJob } from '../queue/index.js';
 import { recordWorkerStall } from '../queue/registry.js';
-import { ActiveJob, JobContext, JobTimeoutError, type ContextHost } from './active-job.js';
+import { ActiveJob, JobContext, JobTimeoutError, type ContextTransactions } from './active-job.js';
 import { unknownTypeMessage } from './handlers.js';
 import type { JobMetrics } from './job-metrics.js';
 import type { WorkerSettings } from './options.js';
@@ -26,7 +26,8 @@ export interface RunnerDeps {
   metrics: Metrics;
   log: Logger;
   settings: WorkerSettings;
-  contextHost: ContextHost;
+  /** ctx.transaction of the jobs it runs. */
+  transactions: ContextTransactions;
   /** Too many runaways: the worker stops claiming and fails. */
   unhealthy(err: Error): void;
 }
@@ -67,7 +68,7 @@ export class JobRunner {
     if (ms > 0) aj.timer = setTimeout(() => this.timedOut(aj, pool, ms), ms);
     let out: unknown;
     try {
-      out = spec.handler(job.payload, new JobContext(aj, this.d.contextHost));
+      out = spec.handler(job.payload, new JobContext(aj, this.d.log, this.d.transactions));
     } catch (err) {
       this.settled(aj, pool, false, err);
       return;

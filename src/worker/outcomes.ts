@@ -4,7 +4,7 @@
 import type { JobStatus } from '../db/schema.js';
 import { LeaseLostError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { storableError, storableResult, type OutcomeItem } from '../queue/index.js';
+import { storableError, storableResult, type OutcomeItem, type Reclaimed } from '../queue/index.js';
 import {
   JobCancelledError,
   UnstorableResultError,
@@ -12,14 +12,16 @@ import {
   type ActiveJob,
 } from './active-job.js';
 import type { FinalStatus, JobMetrics } from './job-metrics.js';
-import type { OutcomeWriter } from './outcome-writer.js';
 
 export interface OutcomesDeps {
+  workerId: string;
   log: Logger;
   jm: JobMetrics;
   /** Jobs whose lease the worker holds, by id (an entry is removed when its outcome is settled). */
   held: Map<string, ActiveJob>;
   maxResultBytes: number;
+  /** The one outcome writer (outcome-writer.ts); its answers come back to written() and refusedItem(). */
+  writer: { add(aj: ActiveJob, item: OutcomeItem): void };
 }
 
 /** True for errors meant to skip the remaining attempts (PermanentError, also across module copies). */
@@ -30,12 +32,10 @@ function isPermanent(err: unknown): boolean {
 }
 
 export class Outcomes {
-  writer: OutcomeWriter | undefined;
-
   constructor(private readonly d: OutcomesDeps) {}
 
   private write(aj: ActiveJob, item: Omit<OutcomeItem, 'id' | 'attempt'>): void {
-    (this.writer as OutcomeWriter).add(aj, { id: aj.id, attempt: aj.attempt, ...item });
+    this.d.writer.add(aj, { id: aj.id, attempt: aj.attempt, ...item });
   }
 
   /** The handler returned: COMPLETED with its result, or a failed attempt when the result cannot be stored. */
@@ -143,6 +143,27 @@ export class Outcomes {
       if (cancelRequested === undefined) this.lost(aj);
       else if (cancelRequested) this.cancel(aj);
     }
+  }
+
+  /** Cancellation was requested (NOTIFY) for these ids: those this worker holds are cancelled. */
+  cancelRequested(ids: string[]): void {
+    for (const id of ids) {
+      const aj = this.d.held.get(id);
+      if (aj) this.cancel(aj);
+    }
+  }
+
+  /** The reaper's answer: count the reclaimed jobs; any this worker still held has lost its lease. */
+  reclaimed(rows: Reclaimed[]): void {
+    for (const r of rows) {
+      this.d.jm.reclaimed(r.queue, r.type, r.status);
+      const mine = r.lockedBy === this.d.workerId ? this.d.held.get(r.id) : undefined;
+      if (mine?.state === 'running' || mine?.state === 'queued') this.lost(mine);
+    }
+    this.d.log.info(
+      { count: rows.length, from: [...new Set(rows.map((r) => r.lockedBy))] },
+      `reclaimed ${rows.length} job(s) whose lease expired`,
+    );
   }
 
   /** The lease is gone (heartbeat or reaper says so): fire the signal, stop holding, count it. */

@@ -5,33 +5,33 @@ import { claimFlow, type ClaimedJob, type ThrottleReason } from '../queue/index.
 import type { ActiveJob } from './active-job.js';
 import { Backoff } from '../backoff.js';
 import type { DbHealth } from '../loop.js';
+import type { WorkerSettings } from './options.js';
 
-export interface PoolHost {
+/**
+ * What a queue's pool is given: each collaborator itself, narrowed to what the pool calls (claims run on
+ * `claims`, claimed jobs go to the `runner`, jobs that waited too long go back through `outcomes`).
+ */
+export interface PoolDeps {
+  workerId: string;
   /** Where claims run (named prepared statements unless the connection cannot keep them). */
-  readonly claimExec: Executor;
-  readonly id: string;
-  readonly health: DbHealth;
-  readonly leaseMs: number;
-  readonly starvationMs: number;
-  readonly claimBatch: number;
+  claims: { readonly current: Executor; unavailable(err: unknown): boolean };
+  health: DbHealth;
+  settings: Pick<WorkerSettings, 'leaseMs' | 'starvationMs' | 'claimBatch'>;
   /** The per-type retry policy the claim records on each row (JSON). */
-  readonly claimRetryPolicy: string;
-  /** False once the worker stops claiming. */
-  readonly claiming: boolean;
-  /** True while completions wait to be written in such numbers that claiming should pause. */
-  readonly backlogged: boolean;
-  /** Takes freshly claimed jobs into the worker's care; returns those that have a handler to run. */
-  accept(jobs: ClaimedJob[], pool: QueuePool): ActiveJob[];
-  /** Starts a job's handler (the pool has counted it as running). */
-  run(aj: ActiveJob, pool: QueuePool): void;
-  /** A slot was freed (for shutdown's wait). */
-  slotFreed(): void;
-  /** Hands jobs that waited too long for a slot back to the queue. */
-  giveBack(jobs: ActiveJob[]): void;
-  /** A claim failed: true when it failed only for being a prepared statement (now switched off). */
-  preparedUnavailable(err: unknown): boolean;
-  /** A flow limit held ready jobs back (for the throttled-claims metric); optional. */
-  throttled?(queue: string, reason: ThrottleReason): void;
+  retryPolicy: string;
+  /** Takes freshly claimed jobs into the worker's care (returns those with a handler) and starts them. */
+  runner: {
+    accept(jobs: ClaimedJob[], pool: QueuePool): ActiveJob[];
+    run(aj: ActiveJob, pool: QueuePool): void;
+  };
+  /** Hands jobs that waited too long for a slot back to the queue (not counted). */
+  outcomes: { release(jobs: ActiveJob[]): void };
+  /** Claiming pauses while outcomes wait to be written in such numbers. */
+  writer: { readonly backlogged: boolean };
+  /** Counts claims a flow limit held back. */
+  jm: { throttled(queue: string, reason: ThrottleReason): void };
+  /** The worker's pool set: whether claiming is open, and where freed slots are reported (for stop()). */
+  set: { readonly claiming: boolean; slotFreed(): void };
 }
 
 /** How soon a pool held back by a concurrency limit looks again (slots free up on other workers). */
@@ -82,10 +82,10 @@ export class QueuePool {
   constructor(
     readonly name: string,
     readonly slots: number,
-    private readonly host: PoolHost,
+    private readonly d: PoolDeps,
     private readonly maxClaimsInFlight = 2,
   ) {
-    this.maxWaitMs = Math.min(1000, Math.floor(host.leaseMs / 4));
+    this.maxWaitMs = Math.min(1000, Math.floor(d.settings.leaseMs / 4));
   }
 
   /** Work may have arrived in this queue: claim if there is room. */
@@ -102,7 +102,7 @@ export class QueuePool {
       this.avgHandlerMs === Number.POSITIVE_INFINITY
         ? handlerMs
         : this.avgHandlerMs + EWMA * (handlerMs - this.avgHandlerMs);
-    this.host.slotFreed();
+    this.d.set.slotFreed();
     if ((this.wanted || this.waiting.length > 0) && !this.pumpScheduled) {
       this.pumpScheduled = true;
       setImmediate(() => {
@@ -115,7 +115,7 @@ export class QueuePool {
   /** A slot freed by a job that never ran (e.g. unknown type). */
   releaseUnrun(): void {
     this.running--;
-    this.host.slotFreed();
+    this.d.set.slotFreed();
   }
 
   /** Nothing running, waiting or being claimed. */
@@ -132,7 +132,7 @@ export class QueuePool {
     // A queue held back by a limit claims no further than its slots: a job waiting here would count
     // against the limit while another worker could run it.
     if (this.throttled || !this.lastFull || this.avgHandlerMs === Number.POSITIVE_INFINITY) return 0;
-    const cap = Math.max(this.slots, this.host.claimBatch);
+    const cap = Math.max(this.slots, this.d.settings.claimBatch);
     return Math.min(cap, Math.floor((this.slots * this.avgClaimMs) / Math.max(this.avgHandlerMs, 0.01)));
   }
 
@@ -144,37 +144,37 @@ export class QueuePool {
 
   /** Starts waiting jobs in free slots, then claims while there is room and work may be waiting. */
   pump(): void {
-    const h = this.host;
-    while (h.claiming && this.running < this.slots && this.waiting.length > 0) {
+    const { set, runner, writer } = this.d;
+    while (set.claiming && this.running < this.slots && this.waiting.length > 0) {
       const aj = this.waiting.shift();
       if (aj?.state !== 'queued') continue; // cancelled or lost while waiting
       this.running++;
-      h.run(aj, this);
+      runner.run(aj, this);
     }
-    while (h.claiming && this.wanted && !this.retryTimer && !h.backlogged) {
+    while (set.claiming && this.wanted && !this.retryTimer && !writer.backlogged) {
       const room = this.slots + this.ahead() - this.running - this.waiting.length - this.reserved;
       if (room <= 0) return;
       // A second claim alongside the first only when the queue is known to be busy.
       if (this.claimsInFlight > 0 && (!this.lastFull || this.claimsInFlight >= this.maxClaimsInFlight))
         return;
-      this.claimOnce(Math.min(room, h.claimBatch));
+      this.claimOnce(Math.min(room, this.d.settings.claimBatch));
     }
   }
 
   private claimOnce(limit: number): void {
-    const h = this.host;
+    const d = this.d;
     const seq = this.wakeSeq;
     const t0 = performance.now();
     this.reserved += limit;
     this.claimsInFlight++;
     this.claims++;
-    claimFlow(h.claimExec, {
+    claimFlow(d.claims.current, {
       queue: this.name,
-      workerId: h.id,
+      workerId: d.workerId,
       limit,
-      leaseMs: h.leaseMs,
-      starvationMs: h.starvationMs,
-      retry: h.claimRetryPolicy,
+      leaseMs: d.settings.leaseMs,
+      starvationMs: d.settings.starvationMs,
+      retry: d.retryPolicy,
       limited: this.limited,
     }).then(
       ({ jobs, limited, throttled, retryMs }) => {
@@ -182,7 +182,7 @@ export class QueuePool {
         this.avgClaimMs = this.avgClaimMs === 0 ? ms : this.avgClaimMs + EWMA * (ms - this.avgClaimMs);
         this.settle(limit);
         this.backoff.reset();
-        h.health.ok();
+        d.health.ok();
         this.lastFull = jobs.length === limit;
         this.limited = limited;
         this.throttled = throttled !== null;
@@ -191,7 +191,7 @@ export class QueuePool {
         if (jobs.length > 0) {
           const now = performance.now();
           // in claim order already (the claim statement numbers them): they start in this order
-          for (const aj of h.accept(jobs, this)) {
+          for (const aj of d.runner.accept(jobs, this)) {
             aj.queuedAt = now;
             this.waiting.push(aj);
           }
@@ -202,10 +202,10 @@ export class QueuePool {
       (err: unknown) => {
         this.settle(limit);
         this.lastFull = false;
-        if (h.preparedUnavailable(err)) return this.pump();
+        if (d.claims.unavailable(err)) return this.pump();
         if (this.retryTimer) return;
         const delay = this.backoff.next();
-        h.health.failed(`claiming from queue ${this.name}`, err, delay);
+        d.health.failed(`claiming from queue ${this.name}`, err, delay);
         this.retryTimer = setTimeout(() => {
           this.retryTimer = undefined;
           this.wanted = true;
@@ -220,7 +220,7 @@ export class QueuePool {
    * the bucket refills), so look again when a token is due, or shortly for a concurrency limit.
    */
   private throttle(reason: ThrottleReason, retryMs: number | null): void {
-    this.host.throttled?.(this.name, reason);
+    this.d.jm.throttled(this.name, reason);
     if (this.retryTimer) return;
     const delay = Math.max(1, Math.min(retryMs ?? FLOW_RECHECK_MS, FLOW_RECHECK_MS * 20));
     this.retryTimer = setTimeout(() => {
@@ -245,7 +245,7 @@ export class QueuePool {
         // The handlers are slower than estimated: claim no further ahead until new ones finish.
         this.avgHandlerMs = Number.POSITIVE_INFINITY;
         this.lastFull = false;
-        this.host.giveBack(expired);
+        this.d.outcomes.release(expired); // never started: not counted
       }
       this.watchWaiting();
     }, this.maxWaitMs);
