@@ -43,8 +43,12 @@ export interface LoopOptions {
   name: string;
   /** One iteration; resolves to the delay before the next, in milliseconds. */
   step: () => Promise<number>;
-  /** Logs failures and recoveries (a shared one, or one per loop). */
-  health: DbHealth;
+  /**
+   * Logs failures and recoveries (a shared one, or one per loop). Omit it for a step that makes no
+   * database call and cannot fail (the poll): its success says nothing about the database, and reporting
+   * it would log "database reachable again" in the middle of an outage.
+   */
+  health?: DbHealth;
   /** Delay before the first step (default 0). */
   firstDelayMs?: number;
   /** Longest retry delay after failures (default 5 s). */
@@ -77,10 +81,10 @@ export function startLoop(o: LoopOptions): Loop {
     try {
       delay = await o.step();
       backoff.reset();
-      o.health.ok();
+      o.health?.ok();
     } catch (err) {
       delay = backoff.next();
-      o.health.failed(o.name, err, delay);
+      o.health?.failed(o.name, err, delay);
     }
     schedule(wokenDuringStep() ? 0 : delay);
   };

@@ -92,11 +92,10 @@ export function startReaper(d: ReaperDeps): { stop(): Promise<void> } {
  * The poll fallback: wakes the pools every intervalMs ±50% (so idle workers started together do not poll
  * in step). It keeps the worker correct when NOTIFY never arrives and finds jobs ready by time.
  */
-export function startPoll(intervalMs: number, health: DbHealth, tick: () => void): { stop(): Promise<void> } {
+export function startPoll(intervalMs: number, tick: () => void): { stop(): Promise<void> } {
   const jittered = (): number => Math.round(intervalMs * (0.5 + Math.random()));
   return startLoop({
     name: 'poll',
-    health,
     firstDelayMs: jittered(),
     step: () => {
       tick();

@@ -216,7 +216,7 @@ export class Worker {
       });
       this.listener.start();
     }
-    this.poll = startPoll(st.pollIntervalMs, health, () => pools.wakeAll());
+    this.poll = startPoll(st.pollIntervalMs, () => pools.wakeAll());
     this.log.info(
       { queues: this.registration.queues, types: this.registration.types, leaseMs: st.leaseMs },
       'worker started',
