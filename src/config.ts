@@ -78,6 +78,12 @@ export const ENV_VARS: readonly EnvVar[] = [
     description: 'timeout of a job whose type sets none (the attempt fails, the signal fires); 0: none',
   },
   {
+    name: 'JOBQ_TIMEOUT_GRACE_MS',
+    default: '5000',
+    description:
+      "after a job's timeout, how long its handler may ignore the signal before its slot is given back",
+  },
+  {
     name: 'JOBQ_MAX_RUNAWAYS',
     default: '10',
     description: 'handlers still running past timeout + grace before the worker stops and exits 1',
@@ -86,6 +92,11 @@ export const ENV_VARS: readonly EnvVar[] = [
     name: 'JOBQ_MAX_RESULT_BYTES',
     default: 'JOBQ_MAX_PAYLOAD_BYTES',
     description: 'largest job result stored (JSON bytes); larger results fail the attempt',
+  },
+  {
+    name: 'JOBQ_FREE_RELEASES',
+    default: '2',
+    description: 'graceful-shutdown releases of a job not counted as an attempt; each later one counts',
   },
   { name: 'PORT', default: '8000', description: 'API port' },
   { name: 'JOBQ_API_HOST', default: '0.0.0.0', description: 'API listen address (jobq dev: 127.0.0.1)' },
@@ -166,7 +177,9 @@ export interface Config {
   backoffBaseMs: number;
   backoffMaxMs: number;
   jobTimeoutMs: number;
+  timeoutGraceMs: number;
   maxRunaways: number;
+  freeReleases: number;
   maxResultBytes: number;
   port: number;
   apiHost: string;
@@ -250,7 +263,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     backoffBaseMs: int('JOBQ_BACKOFF_BASE_MS', 1000, 1, 86_400_000),
     backoffMaxMs: int('JOBQ_BACKOFF_MAX_MS', 3_600_000, 1, 30 * 86_400_000),
     jobTimeoutMs: int('JOBQ_JOB_TIMEOUT_MS', 900_000, 0, 7 * 86_400_000),
+    timeoutGraceMs: int('JOBQ_TIMEOUT_GRACE_MS', 5000, 0, 3_600_000),
     maxRunaways: int('JOBQ_MAX_RUNAWAYS', 10, 0, 10_000),
+    freeReleases: int('JOBQ_FREE_RELEASES', 2, 0, 1000),
     maxResultBytes: int(
       'JOBQ_MAX_RESULT_BYTES',
       int('JOBQ_MAX_PAYLOAD_BYTES', 1_048_576, 1024, 256 * 1_048_576),

@@ -24,6 +24,7 @@ import {
   type OutcomeKind,
   type OutcomeWritten,
   type Reclaimed,
+  type RetryDefaults,
 } from '../sql/job-outcomes.js';
 import {
   jobClaim,
@@ -44,6 +45,7 @@ export type {
   OutcomeItem,
   OutcomeKind,
   OutcomeWritten,
+  RetryDefaults,
   ThrottleReason,
 };
 export { FREE_RELEASES, storableError, storableResult };
@@ -73,13 +75,13 @@ export async function claim(exec: Executor, p: ClaimParams): Promise<ClaimedJob[
 /**
  * Writes outcomes of one worker's jobs in one fenced statement (the worker's one outcome path). Returns
  * the rows written with their new status; a job missing from the answer had lost its lease. `defaults`:
- * the backoff for jobs whose claim recorded none.
+ * the backoff for jobs whose claim recorded none, and the releases not counted (default FREE_RELEASES).
  */
 export function setOutcomes(
   exec: Executor,
   workerId: string,
   items: OutcomeItem[],
-  defaults: BackoffOptions = DEFAULT_BACKOFF,
+  defaults: RetryDefaults = DEFAULT_BACKOFF,
 ): Promise<OutcomeWritten[]> {
   return jobSetOutcomes(exec, workerId, items, defaults);
 }

@@ -7,7 +7,7 @@ import type { JobStatus } from '../db/schema.js';
 /**
  * complete → COMPLETED with the result. fail → a counted attempt: RETRY after the backoff, or DEAD.
  * cancel → CANCELLED. release (graceful shutdown) → PENDING at once, attempt not counted, unless the job
- * was already released FREE_RELEASES times: then it counts as a failed attempt. defer → PENDING after
+ * was already released FREE_RELEASES times (or the worker's freeReleases): then it counts as a failed attempt. defer → PENDING after
  * `delayMs`, not counted (the job never ran, or the database refused the handler a connection).
  */
 export type OutcomeKind = 'complete' | 'fail' | 'cancel' | 'release' | 'defer';
@@ -35,6 +35,8 @@ export interface OutcomeItem {
 export interface RetryDefaults {
   baseMs: number;
   maxMs: number;
+  /** Releases not counted as an attempt (default FREE_RELEASES; the worker's JOBQ_FREE_RELEASES). */
+  freeReleases?: number;
 }
 
 export interface RetryTerms {
@@ -90,7 +92,8 @@ export async function jobSetOutcomes(
   if (items.length === 0) return [];
   if (items.every((i) => i.kind === 'complete')) return completeMany(exec, workerId, items);
   const col = <T>(f: (i: OutcomeItem) => T): T[] => items.map(f);
-  const counted = sql`(v.kind = 'fail' OR (v.kind = 'release' AND j.releases >= ${FREE_RELEASES}))`;
+  const free = defaults.freeReleases ?? FREE_RELEASES;
+  const counted = sql`(v.kind = 'fail' OR (v.kind = 'release' AND j.releases >= ${free}::int))`;
   const maxAttempts = sql`coalesce(v.max_attempts, j.max_attempts)`;
   const d = retryDecision({
     attempts: sql`j.attempts`,
@@ -101,7 +104,7 @@ export async function jobSetOutcomes(
   });
   const pending = sql`(v.kind = 'defer' OR (v.kind = 'release' AND NOT ${counted}))`;
   const message = sql`CASE WHEN v.kind = 'release' THEN v.message || ' (released ' || j.releases + 1 ||
-    ' times without finishing: from release ' || ${FREE_RELEASES + 1} || ' on, each counts as a failed attempt)'
+    ' times without finishing: from release ' || ${free + 1}::int || ' on, each counts as a failed attempt)'
     ELSE v.message END`;
   const r = await sql<{ ids: string[] | null; statuses: JobStatus[] | null }>`WITH upd AS (
       UPDATE ${exec.t.jobs} j SET

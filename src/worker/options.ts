@@ -5,7 +5,7 @@ import { ValidationError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { checkInteger } from '../parse.js';
-import { NAME_RE, type BackoffOptions } from '../queue/index.js';
+import { FREE_RELEASES, NAME_RE, type BackoffOptions } from '../queue/index.js';
 import type { HandlerMap } from './types.js';
 
 export const MAX_SLOTS = 10_000;
@@ -54,6 +54,11 @@ export interface WorkerOptions {
   timeoutGraceMs?: number;
   /** More runaway handlers than this at once: stop claiming and fail the worker (default 10). */
   maxRunaways?: number;
+  /**
+   * Releases of a job by a graceful shutdown that do not count as an attempt (default 2); each later
+   * release counts as a failed attempt, so a job that hangs across deploys reaches DEAD.
+   */
+  freeReleases?: number;
   /** Largest result stored, as JSON bytes (default 1 MiB, the payload limit). */
   maxResultBytes?: number;
   /** An event-loop stall this long is logged, counted and reported (default: a third of the lease). */
@@ -116,6 +121,7 @@ export interface WorkerSettings {
   jobTimeoutMs: number;
   timeoutGraceMs: number;
   maxRunaways: number;
+  freeReleases: number;
   maxResultBytes: number;
   stallThresholdMs: number;
 }
@@ -153,6 +159,7 @@ export function workerSettings(opts: WorkerOptions, url: string): WorkerSettings
     jobTimeoutMs: ms('jobTimeoutMs', opts.jobTimeoutMs, 900_000, 0, 7 * 86_400_000),
     timeoutGraceMs: ms('timeoutGraceMs', opts.timeoutGraceMs, 5000, 0, 3_600_000),
     maxRunaways: ms('maxRunaways', opts.maxRunaways, 10, 0, MAX_SLOTS),
+    freeReleases: ms('freeReleases', opts.freeReleases, FREE_RELEASES, 0, 1000),
     maxResultBytes: ms('maxResultBytes', opts.maxResultBytes, 1_048_576, 1, 256 * 1_048_576),
     stallThresholdMs: ms('stallThresholdMs', opts.stallThresholdMs, Math.floor(leaseMs / 3), 10, 86_400_000),
   };

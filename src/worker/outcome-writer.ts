@@ -1,11 +1,11 @@
 // The worker's one outcome writer: every outcome (completed, failed, timed out, cancelled, released,
 // deferred) is queued here and written in batches by one fenced statement, with one retry policy.
-import { Backoff, type BackoffOptions } from '../backoff.js';
+import { Backoff } from '../backoff.js';
 import type { Executor } from '../db/connect.js';
 import type { JobStatus } from '../db/schema.js';
 import { isTransientDbError } from '../errors.js';
 import type { DbHealth } from '../loop.js';
-import { setOutcomes, type OutcomeItem } from '../queue/index.js';
+import { setOutcomes, type OutcomeItem, type RetryDefaults } from '../queue/index.js';
 import type { ActiveJob } from './active-job.js';
 import type { WriteGate } from './write-gate.js';
 
@@ -14,8 +14,8 @@ export interface OutcomeWriterDeps {
   workerId: string;
   gate: WriteGate;
   health: DbHealth;
-  /** Retry backoff of jobs whose claim recorded none. */
-  defaults: BackoffOptions;
+  /** Retry backoff of jobs whose claim recorded none, and the free releases. */
+  defaults: RetryDefaults;
   /** The row was written with `status`, or refused by the fence (null: the lease was lost). */
   written(aj: ActiveJob, item: OutcomeItem, status: JobStatus | null): void;
   /** The database refuses this one item for a reason a retry will not cure (e.g. a NUL in a result). */

@@ -104,7 +104,7 @@ export class Worker {
         workerId: id,
         gate: this.gate,
         health,
-        defaults: st.backoff,
+        defaults: { ...st.backoff, freeReleases: st.freeReleases },
         written: (aj, item, status) => outcomes.written(aj, item, status),
         refused: (aj, item, err) => outcomes.refusedItem(aj, item, err),
         backlogCleared: () => pools.pumpAll(),

@@ -1,10 +1,11 @@
 // Misbehaving handlers with real `jobq worker` processes: a type configured for 2 attempts whose worker is
 // killed (-9) twice ends DEAD after 2 attempts (the reclaim honours the type's maxAttempts); a handler
 // that never resolves ends by itself with the default timeout, and with the timeout off three graceful
-// restarts in a row send it DEAD with the release error. Needs `npm run build`.
+// restarts in a row send it DEAD with the release error (JOBQ_FREE_RELEASES=0: the first). Needs `npm run build`.
 import { describe, expect, it } from 'vitest';
 import { explainJob } from '../../src/queue/explain.js';
 import { enqueue, getJob, reclaimExpired } from '../../src/queue/index.js';
+import { runCli } from '../helpers/cli.js';
 import { freshDb } from '../helpers/db.js';
 import { waitFor } from '../helpers/wait.js';
 import { spawnWorker, workerIdOf, type WorkerProcess } from './helpers.js';
@@ -99,6 +100,33 @@ describe('misbehaving handlers, real worker processes', () => {
       /^released by a graceful shutdown of its worker before it finished \(released 3 times/,
     );
     expect(j.errors).toHaveLength(1);
+  });
+
+  it('JOBQ_FREE_RELEASES=0: the first graceful release already counts as a failed attempt', async () => {
+    const { job } = await enqueue(exec, { type: 'test.hang1', queue: 'rel0' });
+    const w = spawnWorker({ ...env, QUEUE: 'rel0', JOBQ_JOB_TIMEOUT_MS: '0', JOBQ_FREE_RELEASES: '0' });
+    await registered(w);
+    await running(job.id, 1);
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+    const j = await getJob(exec, job.id);
+    expect(j.status).toBe('DEAD'); // test.hang1 allows 1 attempt; with the default (2) it would be PENDING
+    expect(j.lastError).toMatch(/\(released 1 times without finishing: from release 1 on, each counts/);
+  });
+
+  it('JOBQ_TIMEOUT_GRACE_MS and JOBQ_FREE_RELEASES refuse a bad value, naming the variable (exit 1, like every JOBQ_* variable)', async () => {
+    for (const [name, value, says] of [
+      [
+        'JOBQ_TIMEOUT_GRACE_MS',
+        'soon',
+        /JOBQ_TIMEOUT_GRACE_MS: expected a whole number from 0 to 3600000, got "soon"/,
+      ],
+      ['JOBQ_FREE_RELEASES', '-1', /JOBQ_FREE_RELEASES: expected a whole number from 0 to 1000, got -1/],
+    ] as const) {
+      const r = await runCli(['worker'], { ...env, [name]: value });
+      expect(r.code, name).toBe(1);
+      expect(r.stderr).toMatch(says);
+    }
   });
 
   it('a handler blocking the event loop for longer than the lease: reclaimed, the stall logged, and explain says so', async () => {

@@ -34,6 +34,11 @@ describe('queue spec', () => {
     expect(s.listenUrl).toBeNull();
     expect(s.transactionPoolSize).toBe(7);
     expect(workerSettings({}, 'postgres://x').listenUrl).toBe('postgres://x');
+    expect(() => workerSettings({ freeReleases: -1 }, 'postgres://x')).toThrow(
+      /freeReleases: expected a whole number from 0 to 1000/,
+    );
+    expect(() => workerSettings({ timeoutGraceMs: 1.5 }, 'postgres://x')).toThrow(/timeoutGraceMs/);
+    expect(workerSettings({}, 'postgres://x')).toMatchObject({ freeReleases: 2, timeoutGraceMs: 5000 });
   });
 });
 
