@@ -9,7 +9,7 @@ export function register(program: Command): void {
   program
     .command('workers')
     .description(
-      'workers online (heartbeat within max(60s, 2 × JOBQ_LEASE_SECONDS)): queues, running jobs, heartbeat',
+      'workers online (heartbeat within max(60s, 2 × JOBQ_LEASE_SECONDS)): queues, running jobs, runaways, heartbeat',
     )
     .option('--json', 'machine-readable output (a JSON array, one object per worker)')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
@@ -26,7 +26,17 @@ export function register(program: Command): void {
         }
         const now = Date.now();
         printTable(
-          ['id', 'host', 'pid', 'queues (name:slots)', 'running', 'metrics', 'started', 'last heartbeat'],
+          [
+            'id',
+            'host',
+            'pid',
+            'queues (name:slots)',
+            'running',
+            'runaways',
+            'metrics',
+            'started',
+            'last heartbeat',
+          ],
           workers.map((w) => [
             w.id,
             w.host,
@@ -35,6 +45,7 @@ export function register(program: Command): void {
               .map(([q, n]) => `${q}:${n}`)
               .join(', '),
             w.running,
+            w.runaways,
             w.metricsUrl ?? 'none',
             `${iso(w.startedAt)} (${relativeTime(w.startedAt, now)})`,
             relativeTime(w.lastHeartbeatAt, now),

@@ -90,6 +90,10 @@ export interface WorkersTable {
   /** The longest recent event-loop stall the worker reported, and when. */
   stalled_ms: number | null;
   stalled_at: Timestamp | null;
+  /** Queue → slots held by handlers past their timeout (their jobs no longer RUNNING), in the grace. */
+  overtime: Generated<Json>;
+  /** Handlers still running after timeout + grace (slots given back). */
+  runaways: Generated<number>;
 }
 
 export interface RateLimitsTable {

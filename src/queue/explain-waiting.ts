@@ -1,5 +1,6 @@
 // Why a PENDING or RETRY job has not started: not ready yet, or ready and held back by its queue (paused),
-// the workers (none serving the queue or knowing the type), one of the queue's flow limits, or busy slots.
+// the workers (none serving the queue or knowing the type), one of the queue's flow limits, or busy slots
+// (RUNNING jobs plus slots still held by handlers past their timeout).
 import { formatDuration } from '../parse.js';
 import type { JobContextRow } from '../sql/explain.js';
 import {
@@ -24,13 +25,18 @@ function blockerNote(job: Job, c: JobContextRow): string {
 /** PENDING / RETRY: not ready yet, or ready and held back by the queue, the workers or busy slots. */
 export function explainWaiting(job: Job, c: JobContextRow): Explanation {
   const retryCmd = `jobq retry ${job.id}`;
+  // Busy slots: RUNNING jobs, plus slots still held by handlers past their timeout (their jobs are no
+  // longer RUNNING, but the worker gives those slots back only after its timeout grace).
+  const busy = c.running + c.overtime;
+  const overtimeNote =
+    c.overtime > 0 ? ` (${plural(c.overtime, 'slot')} held by handlers past their timeout)` : '';
   const ctxDetails: ExplainDetail[] = [
     { label: 'queue paused', value: c.paused ? 'yes' : 'no' },
     {
       label: 'workers serving queue',
       value: `${c.serving} online (${c.knowing} with a handler for ${job.type})`,
     },
-    { label: 'slots', value: `${c.running} of ${c.slots} busy` },
+    { label: 'slots', value: `${busy} of ${c.slots} busy${overtimeNote}` },
     ...lastErrorDetail(job),
   ];
   if (job.runAfter.getTime() > c.now.getTime()) {
@@ -88,19 +94,23 @@ export function explainWaiting(job: Job, c: JobContextRow): Explanation {
   }
   const limited = explainLimits(job, c, waiting, readyFor);
   if (limited) return limited;
-  if (c.running >= c.slots) {
+  if (busy >= c.slots) {
+    const graceNote =
+      c.overtime > 0
+        ? ` ${c.overtime === 1 ? 'The slot' : 'Those slots'} held past a timeout ${c.overtime === 1 ? 'is' : 'are'} given back within the workers' timeout grace (JOBQ_TIMEOUT_GRACE_MS), even if ${c.overtime === 1 ? 'its handler ignores' : 'their handlers ignore'} the signal.`
+        : '';
     return make(
       job,
       'slots_busy',
-      `All ${plural(c.slots, 'slot')} of queue "${job.queue}" are busy and ${plural(c.ahead, 'job')} ${c.ahead === 1 ? 'is' : 'are'} ahead of it; it has been ready for ${readyFor}.`,
-      `It starts when ${c.ahead + 1 === 1 ? 'a slot frees up' : `${c.ahead + 1} slots have freed up`} (or sooner with more workers or slots for "${job.queue}").`,
+      `All ${plural(c.slots, 'slot')} of queue "${job.queue}" are busy${overtimeNote} and ${plural(c.ahead, 'job')} ${c.ahead === 1 ? 'is' : 'are'} ahead of it; it has been ready for ${readyFor}.`,
+      `It starts when ${c.ahead + 1 === 1 ? 'a slot frees up' : `${c.ahead + 1} slots have freed up`} (or sooner with more workers or slots for "${job.queue}").${graceNote}`,
       [{ label: 'jobs ahead', value: String(c.ahead) }, ...waiting],
     );
   }
   return make(
     job,
     'ready',
-    `Ready for ${readyFor} with ${plural(c.ahead, 'job')} ahead of it; ${plural(c.slots - c.running, 'slot')} of queue "${job.queue}" ${c.slots - c.running === 1 ? 'is' : 'are'} free.`,
+    `Ready for ${readyFor} with ${plural(c.ahead, 'job')} ahead of it; ${plural(c.slots - busy, 'slot')} of queue "${job.queue}" ${c.slots - busy === 1 ? 'is' : 'are'} free.`,
     `A worker serving "${job.queue}" should claim it on its next wake-up or poll.`,
     [{ label: 'jobs ahead', value: String(c.ahead) }, ...waiting],
   );

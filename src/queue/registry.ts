@@ -3,6 +3,7 @@
 import type { Executor } from '../db/connect.js';
 import {
   workerHeartbeat,
+  workerRecordOvertime,
   workerRecordStall,
   workerRegister,
   workerUnregister,
@@ -24,6 +25,16 @@ export function recordWorkerHeartbeat(exec: Executor, id: string, running: numbe
 /** Records that the worker's event loop was blocked for `stalledMs` (shown by explain). */
 export function recordWorkerStall(exec: Executor, id: string, stalledMs: number): Promise<void> {
   return workerRecordStall(exec, id, stalledMs);
+}
+
+/** Records the slots held by handlers past their timeout (queue → count) and the runaways. */
+export function recordWorkerOvertime(
+  exec: Executor,
+  id: string,
+  overtime: Record<string, number>,
+  runaways: number,
+): Promise<void> {
+  return workerRecordOvertime(exec, id, overtime, runaways);
 }
 
 /** Removes a worker's registration. */

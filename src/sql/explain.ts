@@ -1,5 +1,6 @@
 // Read statements behind `jobq explain`: what surrounds one job (its queue's setting, the live workers
-// serving that queue, busy slots, jobs ahead of it) and the worker that holds a lease.
+// serving that queue, busy slots — RUNNING jobs plus slots held past a timeout — jobs ahead of it) and the
+// worker that holds a lease.
 import { sql } from 'kysely';
 import type { Executor } from '../db/connect.js';
 import { claimRank, claimReady } from './claim-order.js';
@@ -18,6 +19,11 @@ export interface JobContextRow {
   slots: number;
   /** Jobs of the queue RUNNING now. */
   running: number;
+  /**
+   * Slots of the queue (on the workers counted in `slots`) still held by handlers past their timeout,
+   * whose jobs are no longer RUNNING: busy too, though the jobs table does not show them.
+   */
+  overtime: number;
   /** Ready jobs of the queue that the claim order puts before this one. */
   ahead: number;
   /** Job types known by the workers serving the queue. */
@@ -60,6 +66,7 @@ export async function jobExplainContext(
     knowing: number;
     slots: number;
     running: number;
+    overtime: number;
     ahead: number;
     known_types: string[];
     concurrency: number | null;
@@ -71,9 +78,9 @@ export async function jobExplainContext(
     key_running: number;
   }>`
     WITH online AS (
-      SELECT queues, types FROM ${t.workers}
+      SELECT queues, types, overtime FROM ${t.workers}
       WHERE last_heartbeat_at > now() - make_interval(secs => ${p.onlineWithinMs / 1000})
-    ), serving AS (SELECT queues, types FROM online WHERE queues ? ${p.queue}::text)
+    ), serving AS (SELECT queues, types, overtime FROM online WHERE queues ? ${p.queue}::text)
     SELECT now() AS now,
       EXISTS (SELECT 1 FROM ${t.queues} WHERE name = ${p.queue} AND paused) AS paused,
       (SELECT count(*)::int FROM online) AS online,
@@ -81,6 +88,8 @@ export async function jobExplainContext(
       (SELECT count(*)::int FROM serving WHERE ${p.type}::text = ANY(types)) AS knowing,
       (SELECT coalesce(sum((queues ->> ${p.queue}::text)::int), 0)::int FROM serving
         WHERE ${p.type}::text = ANY(types)) AS slots,
+      (SELECT coalesce(sum((overtime ->> ${p.queue}::text)::int), 0)::int FROM serving
+        WHERE ${p.type}::text = ANY(types)) AS overtime,
       (SELECT count(*)::int FROM ${t.jobs} WHERE status = 'RUNNING' AND queue = ${p.queue}) AS running,
       (SELECT count(*)::int FROM ${t.jobs} a, ${t.jobs} tj
         WHERE tj.id = ${p.id} AND ${claimReady('a', p.queue)} AND a.id <> tj.id
@@ -104,6 +113,7 @@ export async function jobExplainContext(
     knowing: x.knowing,
     slots: x.slots,
     running: x.running,
+    overtime: x.overtime,
     ahead: x.ahead,
     knownTypes: x.known_types,
     concurrency: x.concurrency,

@@ -9,6 +9,10 @@ export interface WorkerRow {
   queues: Record<string, number>;
   types: string[];
   running: number;
+  /** Queue → slots held by handlers past their timeout (in their grace; their jobs no longer RUNNING). */
+  overtime: Record<string, number>;
+  /** Handlers still running after their timeout and grace (their slots were given back). */
+  runaways: number;
   version: string;
   /** Where the worker serves /metrics, /healthz, /readyz (http://host:port), or null when it serves none. */
   metricsUrl: string | null;
@@ -51,6 +55,20 @@ export async function workerRecordStall(exec: Executor, id: string, stalledMs: n
     WHERE id = ${id}`.execute(exec.raw);
 }
 
+/**
+ * Records the slots the worker's handlers hold past their timeout, per queue, and its runaways (written
+ * when they change; `jobq explain` adds the held slots to the RUNNING jobs, `jobq workers` shows both).
+ */
+export async function workerRecordOvertime(
+  exec: Executor,
+  id: string,
+  overtime: Record<string, number>,
+  runaways: number,
+): Promise<void> {
+  await sql`UPDATE ${exec.t.workers} SET overtime = ${JSON.stringify(overtime)}::jsonb, runaways = ${runaways}
+    WHERE id = ${id}`.execute(exec.raw);
+}
+
 /** The last event-loop stall a worker reported, if any. */
 export async function workerStall(
   exec: Executor,
@@ -80,6 +98,8 @@ export async function workerListOnline(exec: Executor, freshWithinMs: number): P
     queues: x.queues as Record<string, number>,
     types: x.types as string[],
     running: x.running as number,
+    overtime: (x.overtime as Record<string, number> | null) ?? {},
+    runaways: (x.runaways as number | null) ?? 0,
     version: x.version as string,
     metricsUrl: (x.metrics_url as string | null) ?? null,
     startedAt: x.started_at as Date,

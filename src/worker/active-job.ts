@@ -53,6 +53,8 @@ export class ActiveJob {
   timer: NodeJS.Timeout | undefined;
   /** The slot was given back before the handler returned (timed out and ignored its signal). */
   slotFreed = false;
+  /** Timed out and still holding its slot (the grace): the jobs table no longer shows it RUNNING. */
+  overtime = false;
   /** ctx.transaction could not get a database connection: not the handler's failure. */
   dbUnavailable: unknown;
   txUsed = false;

@@ -7,7 +7,7 @@ import { WorkerUnhealthyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ClaimedJob } from '../queue/index.js';
-import { recordWorkerStall } from '../queue/registry.js';
+import { recordWorkerOvertime, recordWorkerStall } from '../queue/registry.js';
 import { ActiveJob, JobContext, JobTimeoutError, type ContextTransactions } from './active-job.js';
 import { unknownTypeMessage } from './handlers.js';
 import type { JobMetrics } from './job-metrics.js';
@@ -39,8 +39,32 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 export class JobRunner {
   /** Handlers still running after their timeout and grace (their slots were given back). */
   runaways = 0;
+  /** Queue → slots held by handlers past their timeout, in their grace. */
+  private readonly overtime = new Map<string, number>();
+  private reported: Promise<void> = Promise.resolve();
 
   constructor(private readonly d: RunnerDeps) {}
+
+  /** A slot held past a timeout was taken (+1) or given back (-1). */
+  private overtimeChanged(aj: ActiveJob, by: 1 | -1): void {
+    aj.overtime = by === 1;
+    const n = (this.overtime.get(aj.queue) ?? 0) + by;
+    if (n > 0) this.overtime.set(aj.queue, n);
+    else this.overtime.delete(aj.queue);
+    this.report();
+  }
+
+  /**
+   * Writes the held slots and the runaways to the worker's registration (explain counts the slots as
+   * busy; `jobq workers` shows both), one write after another so the last one written is the latest.
+   */
+  private report(): void {
+    const overtime = Object.fromEntries(this.overtime);
+    const runaways = this.runaways;
+    this.reported = this.reported
+      .then(() => recordWorkerOvertime(this.d.exec, this.d.workerId, overtime, runaways))
+      .catch((err: unknown) => this.d.log.debug({ err }, 'could not record the overtime slots'));
+  }
 
   accept(jobs: ClaimedJob[], pool: QueuePool): ActiveJob[] {
     const runnable: ActiveJob[] = [];
@@ -88,11 +112,15 @@ export class JobRunner {
     if (aj.slotFreed) {
       this.runaways--;
       this.d.metrics.workerRunawaysRunning.set(this.runaways);
+      this.report();
       this.d.log.warn(
         { jobId: aj.id, type: aj.job.type, ms: Math.round(ms) },
         'a runaway handler finally returned',
       );
-    } else pool.release(ms);
+    } else {
+      if (aj.overtime) this.overtimeChanged(aj, -1); // returned within the grace
+      pool.release(ms);
+    }
     aj.slotFreed = true; // (settled once)
     this.d.jm.duration(aj.queue, aj.job.type, ms / 1000);
     if (aj.state === 'running') {
@@ -130,14 +158,17 @@ export class JobRunner {
   private timedOut(aj: ActiveJob, pool: QueuePool, ms: number): void {
     if (aj.state !== 'running') return;
     const err = new JobTimeoutError(ms);
+    // (recorded before the failure is handed to the writer, so explain never sees the slot as free)
+    this.overtimeChanged(aj, 1);
     aj.abort(err);
     this.d.outcomes.failed(aj, err);
     aj.timer = setTimeout(() => {
       aj.timer = undefined;
       if (aj.slotFreed) return;
       aj.slotFreed = true;
-      pool.release(performance.now() - aj.t0);
       this.runaways++;
+      this.overtimeChanged(aj, -1);
+      pool.release(performance.now() - aj.t0);
       this.d.metrics.workerRunaways.inc({ queue: aj.queue, type: aj.job.type });
       this.d.metrics.workerRunawaysRunning.set(this.runaways);
       this.d.log.error(
