@@ -52,15 +52,31 @@ export async function stopWorkers(procs: ChildProcess[]): Promise<void> {
   );
 }
 
-/** Waits until n jobs have completed, counting only those finished at or after `since` when given. */
-async function waitCompleted(db: Database, n: number, timeoutMs: number, since = new Date(0)): Promise<void> {
+/**
+ * Waits until n jobs have completed, counting only those finished at or after `since` when given. The
+ * count reads every finished row (~17 ms of server CPU per 50,000), so polling it every 100 ms took ~15 %
+ * of a core from the drain being measured (the ceilings poll nothing): after the first two counts it
+ * polls at ~80 % of the time the observed rate says is left (≥ 100 ms), a handful of counts per drain.
+ */
+export async function waitCompleted(
+  db: Database,
+  n: number,
+  timeoutMs: number,
+  since = new Date(0),
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let last: { at: number; done: number } | undefined;
   for (;;) {
     const r = await sql<{ n: number }>`SELECT count(*) AS n FROM ${db.exec.t.jobs}
       WHERE status = 'COMPLETED' AND finished_at >= ${since}`.execute(db.exec.raw);
-    if ((r.rows[0]?.n ?? 0) >= n) return;
-    if (Date.now() > deadline) throw new Error(`only ${r.rows[0]?.n ?? 0} of ${n} jobs completed in time`);
-    await new Promise((r) => setTimeout(r, 100));
+    const done = r.rows[0]?.n ?? 0;
+    if (done >= n) return;
+    if (Date.now() > deadline) throw new Error(`only ${done} of ${n} jobs completed in time`);
+    const at = performance.now();
+    const rate = last && done > last.done ? (done - last.done) / (at - last.at) : 0;
+    last = { at, done };
+    const wait = rate > 0 ? Math.min(5000, Math.max(100, (0.8 * (n - done)) / rate)) : 100;
+    await new Promise((r) => setTimeout(r, wait));
   }
 }
 
