@@ -73,6 +73,27 @@ export function historyEntry(e: {
     || CASE WHEN ${e.permanent} THEN '{"permanent": true}'::jsonb ELSE '{}'::jsonb END)`;
 }
 
+/**
+ * The fence of the outcome statements: `j` is the item's job, RUNNING under this worker in the item's
+ * attempt. `items` (aliased u, with columns id and attempt) becomes
+ * a subquery v carrying the fence values, behind OFFSET 0 so the planner keeps it whole: every condition
+ * on j is then a join clause with v, so the planner looks each item's row up by primary key and can
+ * neither prove a partial index's predicate from the fence nor estimate it from stale statistics. Written
+ * as `j.status = 'RUNNING' AND j.locked_by = …`, statistics taken while no job ran ("1 RUNNING row") made
+ * it scan a partial index on RUNNING rows (jobs_running_queue_idx, or jobs_running_lease_idx without it),
+ * reading every running job of every worker from the heap per batch: 10,500 rows to complete 500 while
+ * another worker held 10,000, so each worker process added work to every other's completions. Now 500
+ * primary-key lookups (a small table may be hashed from one sequential scan instead: also bounded).
+ */
+function fencedItems(workerId: string, items: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`(SELECT u.*, 'RUNNING'::text AS fence_status, ${workerId}::text AS fence_worker FROM ${items} OFFSET 0)`;
+}
+
+/** The fence condition joining `j` to the items `v` (see fencedItems). */
+function fenced(): RawBuilder<boolean> {
+  return sql<boolean>`j.id = v.id AND j.attempts = v.attempt AND j.status = v.fence_status AND j.locked_by = v.fence_worker`;
+}
+
 export interface OutcomeWritten {
   id: string;
   status: JobStatus;
@@ -81,7 +102,7 @@ export interface OutcomeWritten {
 /**
  * Writes many outcomes of one worker in one statement. Fenced: a row changes only while it is RUNNING
  * under this worker and attempt; the ids missing from the answer had lost their lease. Jobs put back to
- * PENDING wake the workers of their queues (NOTIFY). Index: the primary key.
+ * PENDING wake the workers of their queues (NOTIFY). Index: the primary key (see fencedItems).
  */
 export async function jobSetOutcomes(
   exec: Executor,
@@ -130,12 +151,15 @@ export async function jobSetOutcomes(
         locked_at = CASE WHEN ${pending} THEN NULL ELSE j.locked_at END,
         started_at = CASE WHEN ${pending} THEN NULL ELSE j.started_at END,
         lease_expires_at = NULL, updated_at = now()
-      FROM unnest(${col((i) => i.id)}::uuid[], ${col((i) => i.attempt)}::int[], ${col((i) => i.kind)}::text[],
+      FROM ${fencedItems(
+        workerId,
+        sql`unnest(${col((i) => i.id)}::uuid[], ${col((i) => i.attempt)}::int[], ${col((i) => i.kind)}::text[],
         ${col((i) => i.resultJson ?? null)}::jsonb[], ${col((i) => i.message ?? null)}::text[],
         ${col((i) => i.stack ?? null)}::text[], ${col((i) => i.permanent ?? false)}::bool[],
         ${col((i) => i.delayMs ?? 0)}::int[], ${col((i) => i.maxAttempts ?? null)}::int[])
-        AS v(id, attempt, kind, result, message, stack, permanent, delay_ms, max_attempts)
-      WHERE j.id = v.id AND j.status = 'RUNNING' AND j.locked_by = ${workerId} AND j.attempts = v.attempt
+        AS u(id, attempt, kind, result, message, stack, permanent, delay_ms, max_attempts)`,
+      )} v
+      WHERE ${fenced()}
       RETURNING j.id, j.status, j.queue)
     SELECT array_agg(id) AS ids, array_agg(status) AS statuses,
       CASE WHEN bool_or(status = 'PENDING') THEN pg_notify(${`jobq_${exec.schema}`},
@@ -158,9 +182,12 @@ async function completeMany(
 ): Promise<OutcomeWritten[]> {
   const r = await sql<{ id: string }>`UPDATE ${exec.t.jobs} j SET
       status = 'COMPLETED', result = v.result, finished_at = now(), updated_at = now(), lease_expires_at = NULL
-    FROM unnest(${items.map((i) => i.id)}::uuid[], ${items.map((i) => i.attempt)}::int[],
-      ${items.map((i) => i.resultJson ?? null)}::jsonb[]) AS v(id, attempt, result)
-    WHERE j.id = v.id AND j.status = 'RUNNING' AND j.locked_by = ${workerId} AND j.attempts = v.attempt
+    FROM ${fencedItems(
+      workerId,
+      sql`unnest(${items.map((i) => i.id)}::uuid[], ${items.map((i) => i.attempt)}::int[],
+      ${items.map((i) => i.resultJson ?? null)}::jsonb[]) AS u(id, attempt, result)`,
+    )} v
+    WHERE ${fenced()}
     RETURNING j.id`.execute(exec.raw);
   return r.rows.map((x) => ({ id: x.id, status: 'COMPLETED' }));
 }

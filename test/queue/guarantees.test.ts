@@ -17,6 +17,7 @@ import {
   reclaimExpired,
   resumeQueue,
   retryJobs,
+  setOutcomes,
 } from '../../src/queue/index.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../src/errors.js';
 import { freshDb, resetDb } from '../helpers/db.js';
@@ -97,6 +98,26 @@ describe('fencing', () => {
     expect(now.status).toBe('COMPLETED');
     expect(now.result).toEqual({ ok: 1 });
     expect(now.errors[0]?.message).toMatch(/lease expired/);
+  });
+
+  it('the fence is the worker and the RUNNING status too, not only the attempt number', async () => {
+    const { job } = await enqueue(exec, { type: 'fenced' });
+    const [a] = await claim(exec, claimOpts('worker-a'));
+    expect(a?.attempt).toBe(1);
+    // worker-a gives the job back uncounted (a job that waited too long for a slot): attempt back to 0
+    expect(await setOutcomes(exec, 'worker-a', [{ id: job.id, attempt: 1, kind: 'defer' }])).toHaveLength(1);
+    const [b] = await claim(exec, claimOpts('worker-b'));
+    expect(b?.attempt).toBe(1); // the same attempt number under another worker
+    expect(await complete(exec, 'worker-a', { id: job.id, attempt: 1 }, 'late')).toBe(false);
+    expect(await complete(exec, 'worker-b', { id: job.id, attempt: 1 }, { ok: 1 })).toBe(true);
+    // a finished job is no longer RUNNING: a repeated outcome of the same worker and attempt changes nothing
+    expect(
+      await setOutcomes(exec, 'worker-b', [{ id: job.id, attempt: 1, kind: 'fail', message: 'x' }]),
+    ).toEqual([]);
+    const now = await getJob(exec, job.id);
+    expect(now.status).toBe('COMPLETED');
+    expect(now.result).toEqual({ ok: 1 });
+    expect(now.errors).toEqual([]);
   });
 
   it('completeMany reports exactly which jobs were recorded', async () => {
