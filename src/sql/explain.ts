@@ -44,7 +44,7 @@ export interface JobContextRow {
  * Measures the context of a job. "Ahead" counts the ready jobs the claim would take before this one, with
  * the claim's own predicate and order (claim-order.ts, starvation promotion included; the target's
  * run_after is read here at full microsecond precision, which a JS Date would round). Workers are
- * few, so the workers table is scanned. "Running" reads jobs_running_lease_idx.
+ * few, so the workers table is scanned. "Running" reads jobs_running_idx.
  */
 export async function jobExplainContext(
   exec: Executor,

@@ -80,7 +80,7 @@ export function historyEntry(e: {
  * on j is then a join clause with v, so the planner looks each item's row up by primary key and can
  * neither prove a partial index's predicate from the fence nor estimate it from stale statistics. Written
  * as `j.status = 'RUNNING' AND j.locked_by = …`, statistics taken while no job ran ("1 RUNNING row") made
- * it scan a partial index on RUNNING rows (jobs_running_queue_idx, or jobs_running_lease_idx without it),
+ * it scan a partial index on RUNNING rows (then jobs_running_queue_idx or jobs_running_lease_idx; now jobs_running_idx),
  * reading every running job of every worker from the heap per batch: 10,500 rows to complete 500 while
  * another worker held 10,000, so each worker process added work to every other's completions. Now 500
  * primary-key lookups (a small table may be hashed from one sequential scan instead: also bounded).
@@ -202,7 +202,7 @@ export interface Reclaimed {
 }
 
 /**
- * Reclaims running jobs whose lease expired (jobs_running_lease_idx): the lost attempt counts, and the
+ * Reclaims running jobs whose lease expired (jobs_running_idx, the lease checked on its entries): the lost attempt counts, and the
  * job goes RETRY (after its backoff) or DEAD by the same decision as a failure, with its type's max
  * attempts and backoff as recorded at claim; CANCELLED when cancellation had been requested.
  */

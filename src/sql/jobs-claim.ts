@@ -152,7 +152,7 @@ export async function jobClaim(exec: Executor, p: ClaimParams): Promise<ClaimOut
 /**
  * Claims from a queue with flow limits. First, queue_flow() (migrations/0004) takes the queue's flow lock
  * and reads, in a fresh snapshot, the limits, the jobs running in the queue (and per key when there is a
- * per-key limit; jobs_running_queue_idx) and the refilled token bucket. Then at most
+ * per-key limit; jobs_running_idx) and the refilled token bucket. Then at most
  * min(limit, concurrency − running, ⌊tokens⌋) jobs are taken in claim order, skipping a key's jobs beyond
  * its per-key room, and the bucket is charged for what was taken. Claims of one limited queue therefore
  * run one at a time; completions never wait (they only lower the counts), and queues without limits

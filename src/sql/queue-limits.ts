@@ -83,7 +83,7 @@ export async function queueFlowList(exec: Executor, name?: string): Promise<Queu
   }));
 }
 
-/** Jobs of one key RUNNING now in a queue (jobs_running_queue_idx). */
+/** Jobs of one key RUNNING now in a queue (jobs_running_idx). */
 export async function jobRunningForKey(exec: Executor, queue: string, key: string): Promise<number> {
   const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${exec.t.jobs}
     WHERE queue = ${queue} AND key = ${key} AND status = 'RUNNING'`.execute(exec.raw);

@@ -22,7 +22,7 @@ export interface LiveSampleRow {
 /**
  * The sampler's one statement per interval. Each arm's WHERE matches a partial index predicate, so only
  * live rows are read: PENDING/RETRY through jobs_ready_age_idx (queue, run_after), RUNNING through
- * jobs_running_lease_idx, DEAD through jobs_dead_idx (bounded by retention). COMPLETED and CANCELLED
+ * jobs_running_idx, DEAD through jobs_dead_idx (bounded by retention). COMPLETED and CANCELLED
  * history is never counted here (throughput comes from counters and jobThroughput).
  */
 export async function jobLiveSample(exec: Executor, p: { onlineWithinMs: number }): Promise<LiveSampleRow[]> {
