@@ -179,17 +179,18 @@ describe('firing: each fire time enqueued exactly once', () => {
         await setNextRunAt(exec, name, new Date(Date.now() - 3000));
         const outs = await Promise.all(conns.map((c) => fireSchedule(c.exec, name, opts)));
         const winners = outs.filter((o) => o !== null);
-        expect(winners).toHaveLength(1);
+        expect(winners.length).toBeGreaterThanOrEqual(1);
+        // One connection wins the fire times due now. The cron fires every second, so on a loaded machine
+        // a connection that arrives a second later may win the fire time that fell due meanwhile: never
+        // one already fired.
+        const fired = winners.flatMap((w) => w.fired);
         // The compare-and-set alone kept the others out: no insert even reached the idempotency key.
-        expect(must(winners[0]).fired.every((f) => f.created)).toBe(true);
+        expect(fired.every((f) => f.created)).toBe(true);
+        expect(new Set(fired.map((f) => f.fireTime.getTime())).size).toBe(fired.length);
         const jobs = await firedJobs(exec, name);
-        expect(jobs.map((j) => j.id).sort()).toEqual(
-          must(winners[0])
-            .fired.map((f) => f.jobId)
-            .sort(),
-        );
+        expect(jobs.map((j) => j.id).sort()).toEqual(fired.map((f) => f.jobId).sort());
         expect(new Set(jobs.map((j) => j.fireTime.getTime())).size).toBe(jobs.length);
-        expect(jobs.length).toBeGreaterThanOrEqual(3);
+        expect(Math.max(...winners.map((w) => w.fired.length))).toBeGreaterThanOrEqual(3);
       }
     } finally {
       await Promise.all(conns.map((c) => c.close()));
