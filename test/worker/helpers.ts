@@ -1,19 +1,15 @@
 // Helpers for the worker tests: in-process workers with short leases (stopped after each test), metric
 // reads, job-state queries, and real `jobq worker` processes (spawned from bin/jobq.js; build first).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
-import { afterAll, afterEach } from 'vitest';
+import { afterEach } from 'vitest';
 import type { Database } from '../../src/db/connect.js';
 import type { JobStatus } from '../../src/db/schema.js';
 import { createLogger } from '../../src/log.js';
 import type { Metrics } from '../../src/metrics/metrics.js';
 import { createWorker, type Worker, type WorkerOptions } from '../../src/worker/index.js';
-import { JOBQ_BIN } from '../helpers/cli.js';
+import { FIXTURE_HANDLERS, spawnJobq, type Daemon } from '../helpers/daemon.js';
 
-export const FIXTURE_HANDLERS = fileURLToPath(
-  new URL('../fixtures/handlers/test-handlers.js', import.meta.url),
-);
+export { FIXTURE_HANDLERS };
 
 const running: Worker[] = [];
 afterEach(async () => {
@@ -77,37 +73,12 @@ export function aborted(signal: AbortSignal): Promise<unknown> {
   });
 }
 
-export interface WorkerProcess {
-  child: ChildProcess;
-  pid: number;
-  /** stdout + stderr so far (JSON log lines). */
-  output(): string;
-  exited: Promise<number | null>;
-}
+/** A real `jobq worker` process (test/helpers/daemon.ts). */
+export type WorkerProcess = Daemon;
 
-const spawned: ChildProcess[] = [];
-afterAll(() => {
-  for (const c of spawned) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-
-/** Spawns `node bin/jobq.js worker …` with env merged over process.env; killed (-9) after the file. */
+/** Spawns `jobq worker …` with env over process.env (metrics off unless env sets a port). */
 export function spawnWorker(env: Record<string, string>, args: string[] = []): WorkerProcess {
-  const child = spawn(process.execPath, [JOBQ_BIN, 'worker', ...args], {
-    env: {
-      ...process.env,
-      JOBQ_LOG_LEVEL: 'info',
-      JOBQ_METRICS_PORT: '0',
-      JOBQ_HANDLERS: FIXTURE_HANDLERS,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  spawned.push(child);
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, pid: child.pid ?? 0, output: () => out, exited };
+  return spawnJobq(['worker', ...args], { JOBQ_METRICS_PORT: '0', ...env });
 }
 
 /** The registered id of the worker process with this pid (waits for its registration). */
