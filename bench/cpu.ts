@@ -144,7 +144,7 @@ try {
           console.log(
             `${variant ? `[${variant}] ` : ''}${procs} proc: ${Math.round(n / secs)} jobs/s (${secs.toFixed(2)} s db, ${wall.toFixed(2)} s wall); ` +
               `per job: node ${us(nodeCpu)}, pg backends ${us(pgWorkers)}, other pg ${us(pgOther)}; ` +
-              `cpu use ${((nodeCpu + pgWorkers + pgOther) / wall).toFixed(2)} cores (of the wall time, which includes the poll's lag)`,
+              `cores used ${((nodeCpu + pgWorkers + pgOther) / secs).toFixed(2)} (CPU over the drain's database time)`,
           );
           await stopWorkers(workers);
         } finally {
