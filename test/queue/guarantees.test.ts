@@ -12,6 +12,7 @@ import {
   enqueueMany,
   fail,
   getJob,
+  heartbeat,
   listJobs,
   pauseQueue,
   reclaimExpired,
@@ -118,6 +119,18 @@ describe('fencing', () => {
     expect(now.status).toBe('COMPLETED');
     expect(now.result).toEqual({ ok: 1 });
     expect(now.errors).toEqual([]);
+  });
+
+  it('a heartbeat extends only leases the worker still holds on RUNNING jobs', async () => {
+    await enqueueMany(exec, [{ type: 'hb' }, { type: 'hb' }]);
+    const [held, done] = await claim(exec, claimOpts('worker-a'));
+    if (!held || !done) throw new Error('expected two jobs');
+    // finished, but still recorded as worker-a's (locked_by stays on a finished job)
+    expect(await complete(exec, 'worker-a', { id: done.id, attempt: done.attempt }, null)).toBe(true);
+    const beats = await heartbeat(exec, 'worker-a', [held.id, done.id], 60_000);
+    expect(beats.map((b) => b.id)).toEqual([held.id]);
+    expect(await heartbeat(exec, 'worker-b', [held.id], 60_000)).toEqual([]);
+    expect((await getJob(exec, done.id)).leaseExpiresAt).toBeNull();
   });
 
   it('completeMany reports exactly which jobs were recorded', async () => {
