@@ -126,7 +126,7 @@ describe('stop()', () => {
       },
     });
     const { job } = await enqueue(exec, { type: 'long', queue: 's2' });
-    await waitFor(async () => (await status(job.id)) === 'RUNNING');
+    await waitFor(() => w.stats().queues[0]?.running === 1); // the handler itself, as above
     await w.stop();
     expect((reason as Error).name).toBe('WorkerShutdownError');
     const j = await getJob(exec, job.id);
