@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config.js';
 import { freshDb } from '../helpers/db.js';
 import { JOBQ_BIN } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
-import { freePort } from './helpers.js';
+import { freePort } from '../../src/db/embedded.js';
 
 const db = await freshDb();
 const hasCurl = spawnSync('curl', ['--version']).status === 0;

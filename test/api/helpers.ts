@@ -1,6 +1,5 @@
 // Helpers for the API tests: start the real server (buildApp + listen on a random port) against a test
 // schema, JSON requests over real HTTP, row counts, and a seeder for jobs in every state.
-import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { expect } from 'vitest';
@@ -223,19 +222,6 @@ export async function seedJobs(exec: Executor): Promise<Seeded> {
     version: '0.1.0',
   });
   return { dead, pending, completed, running };
-}
-
-/** A port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { freshDb } from '../helpers/db.js';
 import { JOBQ_BIN } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
-import { freePort, request, startApi, type JsonResponse } from './helpers.js';
+import { freePort } from '../../src/db/embedded.js';
+import { request, startApi, type JsonResponse } from './helpers.js';
 
 const db = await freshDb();
 

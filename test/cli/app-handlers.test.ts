@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { getJob } from '../../src/queue/index.js';
-import { freePort } from '../api/helpers.js';
+import { freePort } from '../../src/db/embedded.js';
 import { freshDb } from '../helpers/db.js';
 import { JOBQ_BIN } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';

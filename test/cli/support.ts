@@ -1,8 +1,8 @@
 // Shared helpers of the CLI tests: run many invocations with bounded parallelism, fingerprint the tables
 // (to prove a failed command wrote nothing), and put jobs into given states through the queue library.
-import { createServer } from 'node:net';
 import { sql } from 'kysely';
 import type { Executor } from '../../src/db/connect.js';
+import { freePort } from '../../src/db/embedded.js';
 import { claim, enqueue, fail, type EnqueueSpec, type Job } from '../../src/queue/index.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 
@@ -50,16 +50,7 @@ export async function jobCount(exec: Executor): Promise<number> {
 
 /** A postgres:// URL to a local port nothing listens on. */
 export async function closedPortUrl(): Promise<string> {
-  const port = await new Promise<number>((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const p = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(p));
-    });
-  });
-  return `postgres://postgres@127.0.0.1:${port}/postgres`;
+  return `postgres://postgres@127.0.0.1:${await freePort()}/postgres`;
 }
 
 const BACKOFF = { baseMs: 1000, maxMs: 60_000 };

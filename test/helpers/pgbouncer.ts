@@ -2,9 +2,9 @@
 // It refuses to run as root, so it runs as the `postgres` OS user with its files in a directory of its own.
 import { execFileSync, spawn } from 'node:child_process';
 import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../src/db/embedded.js';
 
 export interface Bouncer {
   /** DATABASE_URL through PgBouncer. */
@@ -12,19 +12,6 @@ export interface Bouncer {
   /** PgBouncer's log so far. */
   log(): string;
   stop(): Promise<void>;
-}
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts PgBouncer (transaction pooling, poolSize server connections) in front of `url`. */

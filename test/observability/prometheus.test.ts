@@ -4,11 +4,11 @@
 // metrics`, and the shipped alert rules load into the server. In CI a missing prometheus fails.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/db/embedded.js';
 import { enqueueMany } from '../../src/queue/index.js';
 import { JOBQ_BIN } from '../helpers/cli.js';
 import { freshDb } from '../helpers/db.js';
@@ -23,17 +23,6 @@ if (!hasPrometheus && process.env.CI === 'true')
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const children: ChildProcess[] = [];
 const dir = mkdtempSync(path.join(tmpdir(), 'jobq-prom-'));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function start(name: string, cmd: string, args: string[], env: Record<string, string> = {}) {
   const child = spawn(cmd, args, {
