@@ -44,10 +44,6 @@ export class Backoff {
   get failing(): boolean {
     return this.failures > 0;
   }
-
-  get count(): number {
-    return this.failures;
-  }
 }
 
 /** Job retry backoff when nothing else is configured (JOBQ_BACKOFF_BASE_MS / JOBQ_BACKOFF_MAX_MS). */

@@ -58,8 +58,6 @@ export interface LoopOptions {
 export interface Loop {
   /** Cuts the current sleep short (the step runs now). */
   wake(): void;
-  /** Runs a step now and waits for it (e.g. a last heartbeat); its error is the caller's. */
-  runNow(): Promise<void>;
   /** Stops after the current step; resolves when it has finished. */
   stop(): Promise<void>;
 }
@@ -107,10 +105,6 @@ export function startLoop(o: LoopOptions): Loop {
       clearTimeout(timer);
       timer = undefined;
       current = tick();
-    },
-    async runNow() {
-      await current;
-      await o.step();
     },
     async stop() {
       stopped = true;

@@ -5,7 +5,7 @@ import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
 import pg from 'pg';
 import { classifyDbError, translateDbError } from '../errors.js';
 import type { DB } from './schema.js';
-import { TimeoutPool, type DbTimeouts, type TimeoutMode } from './timeouts.js';
+import { TimeoutPool, type DbTimeouts } from './timeouts.js';
 
 type TableName = keyof DB;
 export type Tables = Readonly<Record<TableName, RawBuilder<unknown>>>;
@@ -63,8 +63,6 @@ export interface Database {
   schema: string;
   pool: pg.Pool;
   url: string;
-  /** How statement/lock timeouts reach the server ('none' when this pool has none: handler transactions). */
-  timeoutMode(): TimeoutMode | 'none';
   close(): Promise<void>;
 }
 
@@ -161,7 +159,6 @@ export function connect(opts: ConnectOptions): Database {
     schema: opts.schema,
     pool,
     url: opts.url,
-    timeoutMode: () => (pool instanceof TimeoutPool ? pool.mode : 'none'),
     async close() {
       if (closed) return;
       closed = true;

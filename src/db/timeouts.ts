@@ -85,7 +85,7 @@ export function applyPerTransaction(client: pg.PoolClient, setLocal: string): vo
  * them, then (for good, once noticed by onPooler) per transaction.
  */
 export class TimeoutPool extends pg.Pool {
-  mode: TimeoutMode = 'startup';
+  private mode: TimeoutMode = 'startup';
   private readonly setLocal: string;
 
   constructor(

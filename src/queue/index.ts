@@ -6,7 +6,7 @@ export * from './operations.js';
 export * from './stats.js';
 export * from './transitions.js';
 export * from './validate.js';
-export { backoffDelayMs, type BackoffOptions } from '../backoff.js';
+export type { BackoffOptions } from '../backoff.js';
 export { uuidv7, isUuid } from './ids.js';
 export { listWorkers, onlineWindowMs, type WorkerInfo } from './workers-online.js';
 export { channelFor } from '../sql/jobs.js';

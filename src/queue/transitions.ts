@@ -147,12 +147,6 @@ export async function fail(exec: Executor, f: FailInput): Promise<'RETRY' | 'DEA
   return (w?.status as 'RETRY' | 'DEAD' | undefined) ?? null;
 }
 
-/** Ends a RUNNING job whose cancellation was requested (fenced). */
-export async function finishCancelled(exec: Executor, workerId: string, fence: Fence): Promise<boolean> {
-  const w = await setOutcomes(exec, workerId, [{ ...fence, kind: 'cancel' }]);
-  return w.length === 1;
-}
-
 /** Extends a worker's leases; reports lost leases and cancellation requests. */
 export function heartbeat(exec: Executor, workerId: string, ids: string[], leaseMs: number) {
   return jobHeartbeat(exec, workerId, ids, leaseMs);

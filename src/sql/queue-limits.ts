@@ -82,10 +82,3 @@ export async function queueFlowList(exec: Executor, name?: string): Promise<Queu
     tokens: x.tokens,
   }));
 }
-
-/** Jobs of one key RUNNING now in a queue (jobs_running_idx). */
-export async function jobRunningForKey(exec: Executor, queue: string, key: string): Promise<number> {
-  const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${exec.t.jobs}
-    WHERE queue = ${queue} AND key = ${key} AND status = 'RUNNING'`.execute(exec.raw);
-  return r.rows[0]?.n ?? 0;
-}

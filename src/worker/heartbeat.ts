@@ -23,7 +23,7 @@ export interface HeartbeatDeps {
 }
 
 /** Starts the heartbeat loop (leases + registry; re-registers when the worker's row was pruned). */
-export function startHeartbeat(d: HeartbeatDeps): { stop(): Promise<void>; beat(): Promise<void> } {
+export function startHeartbeat(d: HeartbeatDeps): { stop(): Promise<void> } {
   const every = Math.max(50, Math.floor(d.leaseMs / 3));
   const tick = async (): Promise<void> => {
     const ids = [...d.held.keys()];
@@ -44,7 +44,7 @@ export function startHeartbeat(d: HeartbeatDeps): { stop(): Promise<void>; beat(
       return every;
     },
   });
-  return { stop: () => loop.stop(), beat: () => loop.runNow() };
+  return { stop: () => loop.stop() };
 }
 
 /** What the reaper is given. */
