@@ -138,9 +138,6 @@ export async function warnAboutServer(deps: DaemonDeps): Promise<void> {
   }
 }
 
-/** How long a daemon's /readyz waits for a connection, a statement or a lock. */
-export const READY_TIMEOUT_MS = 2000;
-
 /**
  * A daemon's /readyz: the database reachable and migrated and the jobs table not locked, checked on a
  * short-lived connection of its own, one check at a time and its answer shared for a second
@@ -154,7 +151,6 @@ export function daemonReadiness(deps: DaemonDeps, workerId?: () => string): () =
     const p = await probeDatabase({
       url: deps.db.url,
       schema: deps.config.schema,
-      timeoutMs: READY_TIMEOUT_MS,
       ...(id !== undefined ? { workerId: id } : {}),
     });
     return { ...p };

@@ -55,18 +55,21 @@ function isRefusal(err: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('53') || code === '57P03');
 }
 
+/** How long /readyz waits for a connection, a statement or a lock (API, worker and scheduler alike). */
+export const READY_TIMEOUT_MS = 2000;
+
 /**
  * Readiness of the database for jobq on a connection of its own (so an exhausted pool cannot delay it),
- * bounded by timeoutMs for connecting, each statement and each lock: migrated, and the jobs table not locked.
+ * bounded by READY_TIMEOUT_MS for connecting, each statement and each lock: migrated, and the jobs table not
+ * locked.
  */
 export async function probeDatabase(opts: {
   url: string;
   schema: string;
-  timeoutMs?: number;
   /** Also require this worker's registration row. */
   workerId?: string;
 }): Promise<DatabaseProbe> {
-  const t = opts.timeoutMs ?? 2000;
+  const t = READY_TIMEOUT_MS;
   const db = connect({
     url: opts.url,
     schema: opts.schema,

@@ -10,16 +10,13 @@ import { probeDatabase, sharedProbe, type DatabaseProbe } from '../../queue/heal
 import type { ApiContext } from '../context.js';
 import { RETRY_AFTER_SECONDS } from '../errors.js';
 
-/** How long /readyz waits for a connection, a statement or a lock. */
-export const READY_TIMEOUT_MS = 2000;
-
 /** /healthz and /readyz. */
 export const healthRoutes: FastifyPluginCallback<ApiContext> = (app, ctx, done) => {
   app.get('/healthz', () => Promise.resolve({ status: 'ok' }));
 
   const probe = sharedProbe(async (): Promise<DatabaseProbe> => {
     const url = ctx.config.databaseUrl;
-    if (url) return probeDatabase({ url, schema: ctx.config.schema, timeoutMs: READY_TIMEOUT_MS });
+    if (url) return probeDatabase({ url, schema: ctx.config.schema });
     // embedded use without a URL in the configuration: check on the shared pool
     try {
       await assertMigrated(ctx.exec);
