@@ -85,7 +85,7 @@ export function historyEntry(e: {
  * another worker held 10,000, so each worker process added work to every other's completions. Now 500
  * primary-key lookups (a small table may be hashed from one sequential scan instead: also bounded).
  */
-function fencedItems(workerId: string, items: RawBuilder<unknown>): RawBuilder<unknown> {
+export function fencedItems(workerId: string, items: RawBuilder<unknown>): RawBuilder<unknown> {
   return sql`(SELECT u.*, 'RUNNING'::text AS fence_status, ${workerId}::text AS fence_worker FROM ${items} OFFSET 0)`;
 }
 

@@ -4,6 +4,7 @@
 import { sql, type RawBuilder, type Selectable } from 'kysely';
 import type { Executor } from '../db/connect.js';
 import type { JobsTable } from '../db/schema.js';
+import { fencedItems } from './job-outcomes.js';
 import { jobKeysReserve, type KeyGroup } from './job-keys.js';
 import { toJob, type EnqueueResult, type Job, type JobInsert, type ListFilter } from './job-rows.js';
 
@@ -173,15 +174,12 @@ export async function jobHeartbeat(
   leaseMs: number,
 ): Promise<{ id: string; cancelRequested: boolean }[]> {
   if (ids.length === 0) return [];
-  // The fence values travel with the ids in a subquery kept whole (OFFSET 0), as in the outcome
-  // statements (job-outcomes.ts, fencedItems): rows are found by primary key. As a filter
-  // (status = 'RUNNING' AND locked_by = …) with statistics that saw no running job, the planner scanned
-  // jobs_running_idx instead, every running job of every worker: 10,500 rows read to extend 500 leases
-  // beside another worker's 10,000 (EXPLAIN, PostgreSQL 15), each heartbeat costing more per process.
+  // The fence travels with the ids as in the outcome statements (fencedItems): rows are found by primary
+  // key. As a filter with statistics that saw no running job, the planner scanned jobs_running_idx
+  // instead: 10,500 rows read to extend 500 leases beside another worker's 10,000 (PostgreSQL 15).
   const r = await sql<{ id: string; cancel: boolean }>`UPDATE ${exec.t.jobs} j
     SET lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000})
-    FROM (SELECT u.id, 'RUNNING'::text AS fence_status, ${workerId}::text AS fence_worker
-      FROM unnest(${ids}::uuid[]) AS u(id) OFFSET 0) v
+    FROM ${fencedItems(workerId, sql`unnest(${ids}::uuid[]) AS u(id)`)} v
     WHERE j.id = v.id AND j.status = v.fence_status AND j.locked_by = v.fence_worker
     RETURNING j.id, j.cancel_requested_at IS NOT NULL AS cancel`.execute(exec.raw);
   return r.rows.map((x) => ({ id: x.id, cancelRequested: x.cancel }));
