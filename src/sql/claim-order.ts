@@ -13,6 +13,13 @@ export function claimStarving(alias: string, starvationMs: number): RawBuilder<b
   return sql<boolean>`${sql.table(alias)}.run_after <= now() - make_interval(secs => ${starvationMs / 1000})`;
 }
 
+/** The claim order of ready jobs that are not starving, as jobs_ready_idx holds it (for ORDER BY). */
+export function claimIndexOrder(alias?: string): RawBuilder<unknown> {
+  if (alias === undefined) return sql`priority DESC, fair_seq, run_after, id`;
+  const a = sql.table(alias);
+  return sql`${a}.priority DESC, ${a}.fair_seq, ${a}.run_after, ${a}.id`;
+}
+
 /**
  * The claim order of a ready job as one comparable row value (smaller is claimed first): jobs past the
  * starvation bound first, oldest first; then priority DESC, fair_seq (round-robin between keys, 0 for

@@ -4,7 +4,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../db/connect.js';
 import type { ClaimedJob } from './job-rows.js';
-import { claimRank, claimReady, claimStarving } from './claim-order.js';
+import { claimIndexOrder, claimRank, claimReady, claimStarving } from './claim-order.js';
 
 export interface ClaimParams {
   queue: string;
@@ -127,7 +127,7 @@ export async function jobClaim(exec: Executor, p: ClaimParams): Promise<ClaimOut
     ), normal AS (
       SELECT id, priority, fair_seq, run_after FROM ${t.jobs} n
       WHERE ${claimReady('n', p.queue)} AND EXISTS (SELECT 1 FROM active)
-      ORDER BY priority DESC, fair_seq, run_after, id
+      ORDER BY ${claimIndexOrder()}
       -- only what the starving jobs left: a backlog older than the bound must not lock two batches
       LIMIT greatest(0, ${p.limit} - (SELECT count(*) FROM starving))
       FOR UPDATE SKIP LOCKED
@@ -182,7 +182,7 @@ export async function jobClaimLimited(exec: Executor, p: ClaimParams): Promise<C
     ), normal AS (
       SELECT id, priority, fair_seq, run_after, key FROM ${t.jobs} n
       WHERE ${claimReady('n', p.queue)}
-      ORDER BY priority DESC, fair_seq, run_after, id
+      ORDER BY ${claimIndexOrder()}
       LIMIT greatest(0, (SELECT w FROM scan) - (SELECT count(*) FROM starving))
       FOR UPDATE SKIP LOCKED
     ), cand AS (
@@ -213,7 +213,7 @@ export async function jobClaimLimited(exec: Executor, p: ClaimParams): Promise<C
         WHEN m.got >= ${p.limit} OR m.paused IS NOT FALSE THEN NULL
         -- a ready job beyond what was taken: read in index order, at most limit + 1 entries
         WHEN NOT EXISTS (SELECT 1 FROM (SELECT x.id FROM ${t.jobs} x WHERE ${claimReady('x', p.queue)}
-            ORDER BY x.priority DESC, x.fair_seq, x.run_after, x.id LIMIT ${p.limit + 1}) h
+            ORDER BY ${claimIndexOrder('x')} LIMIT ${p.limit + 1}) h
           WHERE h.id NOT IN (SELECT id FROM picked)) THEN NULL
         WHEN m.concurrency IS NOT NULL AND m.running + m.got >= m.concurrency THEN 'concurrency'
         WHEN m.rate_count IS NOT NULL AND m.tokens - m.got < 1 THEN 'rate'
