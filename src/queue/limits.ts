@@ -2,7 +2,7 @@
 // claim, so running workers follow a change at their next claim), clear them, and list them with their
 // current use. The CLI (`jobq queues limit`), the API and the dashboard all call these.
 import type { Executor } from '../db/connect.js';
-import { translateDbError, ValidationError } from '../errors.js';
+import { ValidationError } from '../errors.js';
 import { checkInteger, formatDuration } from '../parse.js';
 import { queueFlowList, queueLimitSet, type QueueFlowRow, type QueueLimitRow } from '../sql/queue-limits.js';
 import { validateName } from './validate.js';
@@ -79,35 +79,32 @@ export async function setQueueLimits(
     concurrency: int('concurrency', input.concurrency),
     keyConcurrency: int('perKeyConcurrency', input.perKeyConcurrency),
   };
-  try {
-    const current = (await queueFlowList(exec, name))[0];
-    if (input.rate === null) Object.assign(patch, { rateCount: null, ratePeriodMs: null, burst: null });
-    else if (input.rate !== undefined) {
-      const r = parseRate('rate', input.rate);
-      const burst = int('burst', input.burst) ?? r.count;
-      Object.assign(patch, { rateCount: r.count, ratePeriodMs: r.periodMs, burst });
-    } else if (input.burst !== undefined) {
-      if (input.burst === null)
-        throw new ValidationError('burst', 'a number (a rate limit has a burst; remove the rate instead)');
-      if (!current?.rateCount) throw new ValidationError('burst', 'a rate to go with it (--rate 10/s)');
-      patch.burst = int('burst', input.burst);
-    }
-    await queueLimitSet(exec, name, patch);
-    const after = (await queueFlowList(exec, name))[0];
-    return after
-      ? view(after)
-      : {
-          queue: name,
-          concurrency: null,
-          rate: null,
-          burst: null,
-          perKeyConcurrency: null,
-          running: 0,
-          tokens: null,
-        };
-  } catch (err) {
-    throw translateDbError(err, exec.schema);
+  if (input.rate === null) Object.assign(patch, { rateCount: null, ratePeriodMs: null, burst: null });
+  else if (input.rate !== undefined) {
+    const r = parseRate('rate', input.rate);
+    const burst = int('burst', input.burst) ?? r.count;
+    Object.assign(patch, { rateCount: r.count, ratePeriodMs: r.periodMs, burst });
+  } else if (input.burst !== undefined) {
+    if (input.burst === null)
+      throw new ValidationError('burst', 'a number (a rate limit has a burst; remove the rate instead)');
+    // a burst alone changes the queue's rate limit: there must be one
+    if (!(await queueFlowList(exec, name))[0]?.rateCount)
+      throw new ValidationError('burst', 'a rate to go with it (--rate 10/s)');
+    patch.burst = int('burst', input.burst);
   }
+  await queueLimitSet(exec, name, patch);
+  const after = (await queueFlowList(exec, name))[0];
+  return after
+    ? view(after)
+    : {
+        queue: name,
+        concurrency: null,
+        rate: null,
+        burst: null,
+        perKeyConcurrency: null,
+        running: 0,
+        tokens: null,
+      };
 }
 
 /** Removes every flow limit of a queue: it is claimed at full speed again. */
@@ -117,9 +114,5 @@ export function clearQueueLimits(exec: Executor, queue: string): Promise<QueueLi
 
 /** Queues with limits, with their current use (one queue when `queue` is given). */
 export async function listQueueLimits(exec: Executor, queue?: string): Promise<QueueLimits[]> {
-  try {
-    return (await queueFlowList(exec, queue)).map(view);
-  } catch (err) {
-    throw translateDbError(err, exec.schema);
-  }
+  return (await queueFlowList(exec, queue)).map(view);
 }
