@@ -1,12 +1,14 @@
 // What a handler produces, made storable: errors become a message and a stack head PostgreSQL can store
 // (no NUL, no lone surrogates), results must be JSON within the size limit — else the attempt fails with a
 // message naming the problem, never a silent null.
+import { DEFAULT_LIMITS } from './types.js';
+import { LONE_SURROGATE } from './validate.js';
+
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
 
 /** Removes NUL characters and replaces lone UTF-16 surrogates with U+FFFD (text and jsonb refuse both). */
 export function storableText(s: string): string {
-  return s
-    .replaceAll('\u0000', '')
-    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+  return s.replaceAll('\u0000', '').replace(LONE_SURROGATES, '\ufffd');
 }
 
 /** The message (at most 2,000 characters) and the stack head (6 lines) of anything a handler threw. */
@@ -37,7 +39,7 @@ export function storableError(err: unknown): { message: string; stack: string | 
 export type StorableResult = { ok: true; json: string | null } | { ok: false; message: string };
 
 /** Default result size limit: the payload limit (JOBQ_MAX_RESULT_BYTES). */
-export const DEFAULT_MAX_RESULT_BYTES = 1_048_576;
+export const DEFAULT_MAX_RESULT_BYTES = DEFAULT_LIMITS.maxPayloadBytes;
 
 /**
  * Checks that a handler's result can be stored as jsonb: JSON-serialisable (no BigInt, no cycle, not a

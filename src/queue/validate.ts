@@ -41,8 +41,8 @@ export function validateStatus(field: string, value: unknown): JobStatus {
   return s as JobStatus;
 }
 
-// A UTF-16 code unit of a surrogate pair without its other half: not a character, and not storable.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** A UTF-16 code unit of a surrogate pair without its other half: not a character, and not storable. */
+export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Why PostgreSQL's text and jsonb would refuse a string (NUL, or half a surrogate pair), or undefined. */
 export function unstorableText(s: string): string | undefined {
