@@ -8,7 +8,7 @@ import { findMetricsServer, metricsServices } from '../metrics/services.js';
 import { parseInteger } from '../parse.js';
 import { loadHandlersModule } from '../worker/handlers.js';
 import { createWorkerService, type WorkerService } from '../worker/index.js';
-import { MAX_SLOTS, parseQueues } from '../worker/options.js';
+import { defaultTransactionPoolSize, MAX_SLOTS, parseQueues } from '../worker/options.js';
 import { configFrom } from './context.js';
 import { daemonDeps, daemonReadiness, databaseService } from './daemon.js';
 
@@ -61,12 +61,11 @@ export function register(program: Command): void {
   ).action(async (opts: WorkerFlags, cmd: Command) => {
     const config = configFrom(cmd, workerOverrides(opts));
     const queues = flagQueues(config, opts);
-    const slots = [...queues.values()].reduce((a, b) => a + b, 0);
     // pool: claims, heartbeats, outcomes (shared); LISTEN: one direct connection; ctx.transaction:
     // connections opened on demand (up to min(slots, 10)) and closed when idle
     const deps = daemonDeps(config, 'worker', 2, {
       listen: listenUrl(config) ? 1 : 0,
-      'ctx.transaction on demand': Math.min(slots, 10),
+      'ctx.transaction on demand': defaultTransactionPoolSize(queues),
     });
     // Handlers load before any port is bound: a bad --handlers is reported as such, whatever the ports.
     const handlers = config.handlers ? await loadHandlersModule(config.handlers) : undefined;

@@ -2,6 +2,7 @@
 // validated settings the worker runs with, and the shape of worker.stats().
 import type { Database } from '../db/connect.js';
 import { ValidationError } from '../errors.js';
+import { DEFAULT_BACKOFF } from '../backoff.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { checkInteger } from '../parse.js';
@@ -126,11 +127,18 @@ export interface WorkerSettings {
   stallThresholdMs: number;
 }
 
+/** Connections for ctx.transaction when not set: one per slot, at most 10 (opened on demand). */
+export function defaultTransactionPoolSize(queues: Map<string, number>): number {
+  return Math.min(
+    [...queues.values()].reduce((a, b) => a + b, 0),
+    10,
+  );
+}
+
 /** Validates options into settings (errors name the option and what was expected). */
 export function workerSettings(opts: WorkerOptions, url: string): WorkerSettings {
   const concurrency = checkInteger('concurrency', opts.concurrency ?? 10, 1, MAX_SLOTS);
   const queues = parseQueues(opts.queues ?? 'default', concurrency);
-  const totalSlots = [...queues.values()].reduce((a, b) => a + b, 0);
   const ms = (field: string, v: number | undefined, def: number, min: number, max: number): number =>
     checkInteger(field, v ?? def, min, max);
   const listen = opts.listen;
@@ -144,15 +152,15 @@ export function workerSettings(opts: WorkerOptions, url: string): WorkerSettings
     pollIntervalMs: ms('pollIntervalMs', opts.pollIntervalMs, 1000, 10, 3_600_000),
     starvationMs: ms('starvationMs', opts.starvationMs, 60_000, 1, 30 * 86_400_000),
     backoff: {
-      baseMs: ms('backoff.baseMs', opts.backoff?.baseMs, 1000, 1, 86_400_000),
-      maxMs: ms('backoff.maxMs', opts.backoff?.maxMs, 3_600_000, 1, 30 * 86_400_000),
+      baseMs: ms('backoff.baseMs', opts.backoff?.baseMs, DEFAULT_BACKOFF.baseMs, 1, 86_400_000),
+      maxMs: ms('backoff.maxMs', opts.backoff?.maxMs, DEFAULT_BACKOFF.maxMs, 1, 30 * 86_400_000),
     },
     listenUrl: listen === false ? null : (listen ?? url),
     claimBatch: ms('claimBatch', opts.claimBatch, 500, 1, 10_000),
     transactionPoolSize: ms(
       'transactionPoolSize',
       opts.transactionPoolSize,
-      Math.min(totalSlots, 10),
+      defaultTransactionPoolSize(queues),
       1,
       1000,
     ),
