@@ -206,11 +206,7 @@ export class QueuePool {
         if (this.retryTimer) return;
         const delay = this.backoff.next();
         d.health.failed(`claiming from queue ${this.name}`, err, delay);
-        this.retryTimer = setTimeout(() => {
-          this.retryTimer = undefined;
-          this.wanted = true;
-          this.pump();
-        }, delay);
+        this.claimAgainIn(delay);
       },
     );
   }
@@ -222,12 +218,16 @@ export class QueuePool {
   private throttle(reason: ThrottleReason, retryMs: number | null): void {
     this.d.jm.throttled(this.name, reason);
     if (this.retryTimer) return;
-    const delay = Math.max(1, Math.min(retryMs ?? FLOW_RECHECK_MS, FLOW_RECHECK_MS * 20));
+    this.claimAgainIn(Math.max(1, Math.min(retryMs ?? FLOW_RECHECK_MS, FLOW_RECHECK_MS * 20)));
+  }
+
+  /** Claims again after `ms` (a failed claim's backoff, or a flow limit's recheck). */
+  private claimAgainIn(ms: number): void {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.wanted = true;
       this.pump();
-    }, delay);
+    }, ms);
   }
 
   /** Gives back jobs that waited longer than maxWaitMs for a slot (checked while any wait). */
