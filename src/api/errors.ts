@@ -109,7 +109,7 @@ export function toErrorResponse(
   const out = (status: number, code: string, message: string, field: string | null = null) => ({
     status,
     body: { error: { code, message, field } },
-    headers: {},
+    headers: status === 503 ? RETRY_LATER : {},
     unexpected: false,
   });
   if (err instanceof HttpError)
@@ -117,7 +117,6 @@ export function toErrorResponse(
   if (err instanceof ValidationError) return out(400, err.code, err.message, err.field);
   if (err instanceof JobqError) {
     const status = statusForJobqError(err);
-    if (status === 503) return { ...out(status, err.code, err.message), headers: RETRY_LATER };
     if (status !== 500) return out(status, err.code, err.message);
   }
   const fe = err as Partial<FastifyError> & { validation?: AjvError[]; validationContext?: string };
@@ -138,8 +137,7 @@ export function toErrorResponse(
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return out(400, 'BAD_REQUEST', 'the Content-Length header does not match the body');
   }
-  if (isConnectionError(err))
-    return { ...out(503, 'DATABASE_UNAVAILABLE', 'cannot reach PostgreSQL'), headers: RETRY_LATER };
+  if (isConnectionError(err)) return out(503, 'DATABASE_UNAVAILABLE', 'cannot reach PostgreSQL');
   // Fastify's own 4xx errors (bad URL, …) carry safe, fixed messages.
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500)
     return out(fe.statusCode, fe.code ?? 'BAD_REQUEST', fe.message ?? 'bad request');
