@@ -245,13 +245,14 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   const seconds = (name: string, def: number, min: number, max: number): number =>
     int(name, def, min, max) * 1000;
 
+  const maxPayloadBytes = int('JOBQ_MAX_PAYLOAD_BYTES', 1_048_576, 1024, 256 * 1_048_576);
   const base: Config = {
     databaseUrl: nonEmpty(env.DATABASE_URL),
     listenDatabaseUrl: nonEmpty(env.JOBQ_LISTEN_DATABASE_URL),
     schema: nonEmpty(env.JOBQ_SCHEMA) ?? 'jobq',
     logLevel: nonEmpty(env.JOBQ_LOG_LEVEL) ?? 'info',
     logFormat: (nonEmpty(env.JOBQ_LOG_FORMAT) ?? 'auto') as LogFormat,
-    maxPayloadBytes: int('JOBQ_MAX_PAYLOAD_BYTES', 1_048_576, 1024, 256 * 1_048_576),
+    maxPayloadBytes,
     defaultMaxAttempts: int('JOBQ_MAX_ATTEMPTS', 5, 1, 1000),
     queues: nonEmpty(env.QUEUE) ?? 'default',
     concurrency: int('CONCURRENCY', 10, 1, 10_000),
@@ -266,12 +267,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     timeoutGraceMs: int('JOBQ_TIMEOUT_GRACE_MS', 5000, 0, 3_600_000),
     maxRunaways: int('JOBQ_MAX_RUNAWAYS', 10, 0, 10_000),
     freeReleases: int('JOBQ_FREE_RELEASES', 2, 0, 1000),
-    maxResultBytes: int(
-      'JOBQ_MAX_RESULT_BYTES',
-      int('JOBQ_MAX_PAYLOAD_BYTES', 1_048_576, 1024, 256 * 1_048_576),
-      1,
-      256 * 1_048_576,
-    ),
+    maxResultBytes: int('JOBQ_MAX_RESULT_BYTES', maxPayloadBytes, 1, 256 * 1_048_576),
     port: int('PORT', 8000, 0, 65_535),
     apiHost: nonEmpty(env.JOBQ_API_HOST) ?? '0.0.0.0',
     apiTokens: nonEmpty(env.JOBQ_API_TOKENS),
@@ -307,8 +303,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     );
   if (config.databaseUrl !== undefined)
     checkDatabaseUrl('database URL (DATABASE_URL / --database-url)', config.databaseUrl);
-  for (const [field, url] of [['JOBQ_LISTEN_DATABASE_URL', config.listenDatabaseUrl]] as const)
-    if (url !== undefined && url !== 'off') checkDatabaseUrl(field, url);
+  if (config.listenDatabaseUrl !== undefined && config.listenDatabaseUrl !== 'off')
+    checkDatabaseUrl('JOBQ_LISTEN_DATABASE_URL', config.listenDatabaseUrl);
   if (!SCHEMA_RE.test(config.schema)) {
     throw new ValidationError(
       'schema (JOBQ_SCHEMA / --schema)',
