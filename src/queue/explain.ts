@@ -105,7 +105,7 @@ async function explainRunning(exec: Executor, job: Job, now: Date): Promise<Expl
     );
   }
   if (job.leaseExpiresAt && job.leaseExpiresAt.getTime() < now.getTime()) {
-    const to = job.attempts >= job.maxAttempts ? 'DEAD (no attempts left)' : 'RETRY, ready at once';
+    const to = job.attempts >= job.maxAttempts ? 'DEAD (no attempts left)' : 'RETRY after its retry backoff';
     return make(
       job,
       'lease_expired',
