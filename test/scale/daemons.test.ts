@@ -10,7 +10,7 @@ import { runCli } from '../helpers/cli.js';
 import { freshDb } from '../helpers/db.js';
 import { waitFor } from '../helpers/wait.js';
 import { statusCounts } from '../worker/helpers.js';
-import { logLines, spawnDaemon } from './helpers.js';
+import { logLines, plainLines, spawnDaemon } from './helpers.js';
 
 const db = await freshDb();
 
@@ -119,11 +119,7 @@ describe('many daemons on one host', () => {
       try {
         const worker = spawnDaemon(['worker'], { ...db.env, JOBQ_METRICS_PORT: String(held.port) });
         expect(await worker.exited).toBe(2);
-        const wl = worker
-          .output()
-          .trim()
-          .split('\n')
-          .filter((l) => !l.startsWith('{'));
+        const wl = plainLines(worker.output());
         expect(wl).toEqual([expect.stringMatching(/^jobq: JOBQ_METRICS_PORT: .*port \d+: already in use/)]);
         expect(worker.output()).not.toMatch(/\n\s+at /);
 
@@ -136,11 +132,7 @@ describe('many daemons on one host', () => {
           PORT: String(held.port),
         });
         expect(await api.exited).toBe(2);
-        const al = api
-          .output()
-          .trim()
-          .split('\n')
-          .filter((l) => !l.startsWith('{'));
+        const al = plainLines(api.output());
         expect(al).toEqual([expect.stringMatching(/^jobq: the API cannot listen on .*in use.*PORT/)]);
       } finally {
         await held.close();

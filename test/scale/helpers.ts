@@ -13,6 +13,14 @@ export function spawnDaemon(
   return spawnJobq(args, env, { ...opts, defaults: true });
 }
 
+/** The lines of a daemon's output that are not JSON log lines (what a person reads: errors, warnings). */
+export function plainLines(out: string): string[] {
+  return out
+    .trim()
+    .split('\n')
+    .filter((l) => !l.startsWith('{'));
+}
+
 /** The JSON log lines of a daemon's output. */
 export function logLines(out: string): { level: number; msg: string; [k: string]: unknown }[] {
   return out
