@@ -44,6 +44,15 @@ function add(scenario: string, jobq: number, ceiling: number | undefined, target
 const server = await benchServer();
 const url = server.url;
 const fresh = () => benchSchema(url);
+/** Runs f on a fresh schema and drops the schema afterwards, whatever f does. */
+async function onFresh<T>(f: (d: Awaited<ReturnType<typeof fresh>>) => Promise<T>): Promise<T> {
+  const d = await fresh();
+  try {
+    return await f(d);
+  } finally {
+    await d.drop();
+  }
+}
 try {
   await scenario('a', async () => {
     let d = await fresh();
@@ -170,16 +179,8 @@ try {
     add('(g) drain 50,000 no-op jobs, limits set but not binding', o.limited, o.plain, '≥ 0.9× (no limits)');
   });
   await scenario('h', async () => {
-    const run = async (keyed: boolean) => {
-      const d = await fresh();
-      try {
-        return await flowFairness(d, keyed);
-      } finally {
-        await d.drop();
-      }
-    };
-    const fair = await run(true);
-    const fifo = await run(false);
+    const fair = await onFresh((d) => flowFairness(d, true));
+    const fifo = await onFresh((d) => flowFairness(d, false));
     const s = (x: { p50: number; p99: number }) => `p50 ${x.p50.toFixed(2)} s, p99 ${x.p99.toFixed(2)} s`;
     rows.push({
       scenario: '(h) tenant B (100 jobs) behind A (10,000 × 50 ms), 20 slots: B enqueue → start',
@@ -190,16 +191,8 @@ try {
     });
   });
   await scenario('j', async () => {
-    const run = async (withCounter: boolean) => {
-      const d = await fresh();
-      try {
-        return await counterRowCost(d, withCounter);
-      } finally {
-        await d.drop();
-      }
-    };
-    const without = await run(false);
-    const withRow = await run(true);
+    const without = await onFresh((d) => counterRowCost(d, false));
+    const withRow = await onFresh((d) => counterRowCost(d, true));
     add(
       '(j) not used: a counter row every claim and completion update (16 conns, 1 job at a time)',
       withRow,
@@ -208,19 +201,14 @@ try {
     );
   });
   await scenario('i', async () => {
-    const d = await fresh();
-    try {
-      const r = await flowRate(d);
-      rows.push({
-        scenario: '(i) --rate 50/s --burst 10, 4 worker processes, 20 s: job starts',
-        jobq: String(r.starts),
-        ceiling: `bound ${r.bound}`,
-        ratio: `${(r.starts / r.bound).toFixed(3)}×`,
-        target: '≤ bound and ≥ 0.9×',
-      });
-    } finally {
-      await d.drop();
-    }
+    const r = await onFresh((d) => flowRate(d));
+    rows.push({
+      scenario: '(i) --rate 50/s --burst 10, 4 worker processes, 20 s: job starts',
+      jobq: String(r.starts),
+      ceiling: `bound ${r.bound}`,
+      ratio: `${(r.starts / r.bound).toFixed(3)}×`,
+      target: '≤ bound and ≥ 0.9×',
+    });
   });
 } finally {
   await server.stop();
