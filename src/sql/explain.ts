@@ -4,6 +4,7 @@
 import { sql } from 'kysely';
 import type { Executor } from '../db/connect.js';
 import { claimRank, claimReady } from './claim-order.js';
+import { refilledTokens } from './queue-limits.js';
 
 /** The surroundings of one waiting job, measured in one statement. */
 export interface JobContextRow {
@@ -96,10 +97,8 @@ export async function jobExplainContext(
           AND ${claimRank('a', p.starvationMs)} < ${claimRank('tj', p.starvationMs)}) AS ahead,
       (SELECT coalesce(array_agg(DISTINCT k ORDER BY k), '{}') FROM serving, unnest(types) AS k) AS known_types,
       fq.concurrency, fq.rate_count, fq.rate_period_ms, fq.burst, fq.key_concurrency,
-      -- the bucket as the next claim would see it (queue_flow in migrations/0004 refills the same way)
-      CASE WHEN fq.rate_count IS NOT NULL THEN least(fq.burst::float8, coalesce(fq.tokens, fq.burst::float8)
-        + greatest(0, extract(epoch FROM clock_timestamp() - fq.tokens_at)::float8 * 1000)
-          * fq.rate_count / fq.rate_period_ms) END AS tokens,
+      -- the bucket as the next claim would see it
+      ${refilledTokens('fq')} AS tokens,
       (SELECT count(*)::int FROM ${t.jobs} WHERE status = 'RUNNING' AND queue = ${p.queue}
         AND key = ${p.key}) AS key_running
     FROM (SELECT 1) one LEFT JOIN ${t.queues} fq ON fq.name = ${p.queue}`.execute(exec.raw);

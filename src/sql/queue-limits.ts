@@ -1,6 +1,6 @@
 // Statements on a queue's flow limits (columns of the queues table, migrations/0004): set, clear, and
 // read them with their current use for `jobq queues`, the API, the dashboard and `jobq explain`.
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../db/connect.js';
 import { channelFor } from './jobs.js';
 
@@ -50,6 +50,18 @@ export async function queueLimitSet(
     SELECT pg_notify(${channelFor(exec)}, name) FROM up`.execute(exec.raw);
 }
 
+/**
+ * The tokens in queue `alias`'s rate bucket now, refilled since tokens_at (null without a rate limit): as
+ * queue_flow() (migrations/0004) refills it for the claim, for the views (jobq queues, explain).
+ */
+export function refilledTokens(alias: string): RawBuilder<number | null> {
+  const q = sql.table(alias);
+  return sql<number | null>`CASE WHEN ${q}.rate_count IS NOT NULL THEN least(${q}.burst::float8,
+    coalesce(${q}.tokens, ${q}.burst::float8)
+      + greatest(0, extract(epoch FROM clock_timestamp() - ${q}.tokens_at)::float8 * 1000)
+        * ${q}.rate_count / ${q}.rate_period_ms) END`;
+}
+
 /** Every queue that has a limit, with its current use. */
 export async function queueFlowList(exec: Executor, name?: string): Promise<QueueFlowRow[]> {
   const t = exec.t;
@@ -64,9 +76,7 @@ export async function queueFlowList(exec: Executor, name?: string): Promise<Queu
     tokens: number | null;
   }>`SELECT q.name AS queue, q.concurrency, q.rate_count, q.rate_period_ms, q.burst, q.key_concurrency,
       (SELECT count(*)::int FROM ${t.jobs} j WHERE j.queue = q.name AND j.status = 'RUNNING') AS running,
-      CASE WHEN q.rate_count IS NOT NULL THEN least(q.burst::float8, coalesce(q.tokens, q.burst::float8)
-        + greatest(0, extract(epoch FROM clock_timestamp() - q.tokens_at)::float8 * 1000)
-          * q.rate_count / q.rate_period_ms) END AS tokens
+      ${refilledTokens('q')} AS tokens
     FROM ${t.queues} q
     WHERE (q.concurrency IS NOT NULL OR q.rate_count IS NOT NULL OR q.key_concurrency IS NOT NULL)
       AND (${name ?? null}::text IS NULL OR q.name = ${name ?? null})
