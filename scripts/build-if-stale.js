@@ -1,6 +1,8 @@
 // npm "prepare": compiles src/ into dist/ unless dist/ is already newer than every source file. npm runs
 // prepare on `npm install` and again when `npx jobq` links the package into its cache; the second run
-// would recompile the same sources for ~20 s before the first line of output.
+// would recompile the same sources for ~20 s before the first line of output. An unsupported Node stops
+// first (bin/node-check.js, imported before anything else runs).
+import '../bin/node-check.js';
 import { spawnSync } from 'node:child_process';
 import process from 'node:process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
