@@ -2,7 +2,7 @@
 // maintenance loops), and DbHealth, which logs a database outage and its end once per loop. A failing step
 // is retried with the shared Backoff; a loop never exits because PostgreSQL went away.
 import { Backoff } from './backoff.js';
-import { isConnectionError } from './errors.js';
+import { classifyDbError } from './errors.js';
 import type { Logger } from './log.js';
 
 /** Logs failed database calls of one loop: an outage as a warning per retry, its end once. */
@@ -18,13 +18,13 @@ export class DbHealth {
   /** Logs a failed database call of `what` and the delay before it is retried. */
   failed(what: string, err: unknown, retryInMs: number): void {
     const p = this.name ? `${this.name}: ` : '';
-    if (isConnectionError(err)) {
-      this.down = true;
+    const kind = classifyDbError(err);
+    if (kind === 'unavailable' || kind === 'timeout') {
+      // Unavailable is an outage (its end is logged once); a lock or statement timeout is a busy server.
+      if (kind === 'unavailable') this.down = true;
       const message = err instanceof Error ? err.message : String(err);
-      this.log.warn(
-        { what, err: message, retryInMs },
-        `${p}database unavailable, retrying in ${retryInMs}ms`,
-      );
+      const state = kind === 'unavailable' ? 'unavailable' : 'busy (lock or statement timeout)';
+      this.log.warn({ what, err: message, retryInMs }, `${p}database ${state}, retrying in ${retryInMs}ms`);
     } else {
       this.log.error({ what, err, retryInMs }, `${p}${what} failed, retrying in ${retryInMs}ms`);
     }

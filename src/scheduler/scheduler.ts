@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Backoff } from '../backoff.js';
 import type { Database } from '../db/connect.js';
 import { Listener } from '../db/listener.js';
-import { isConnectionError as isUnavailable } from '../errors.js';
+import { isTransientDbError } from '../errors.js';
 import type { Service } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import { DbHealth, startLoop, type Loop } from '../loop.js';
@@ -86,36 +86,45 @@ export function createScheduler(o: SchedulerOptions): Service {
   const runner = o.runner ?? runnerName();
   const maxSleep = o.maxSleepMs ?? MAX_SLEEP_MS;
   // Schedules that failed for a reason other than the database (e.g. a cron edited by hand into
-  // something invalid): retried with backoff so they neither spin the loop nor hold up the others.
+  // something invalid): each is skipped until its retry time, with a delay that grows while it keeps
+  // failing (1 s doubling to a minute), so it neither spins the loop nor holds up the others. A fire
+  // that succeeds clears it. A database that is down or busy fails the whole step instead: the loop
+  // backs off, and no schedule is blamed for it.
   const broken = new Map<string, { until: number; backoff: Backoff }>();
+  const waiting = (name: string, now: number): boolean => (broken.get(name)?.until ?? 0) > now;
   let fireLoop: Loop | undefined;
   let maintenanceLoop: Loop | undefined;
   let wakeup: Listener | undefined;
 
   const fireStep = async (): Promise<number> => {
+    const listed = await listDueSchedules(exec, DUE_BATCH);
     const now = Date.now();
-    for (const [name, b] of broken) if (b.until <= now) broken.delete(name);
-    const due = (await listDueSchedules(exec, DUE_BATCH)).filter((n) => !broken.has(n));
+    // Forget a broken schedule once its wait is over and it is no longer due (fixed, moved or deleted).
+    for (const [name, b] of broken) if (b.until <= now && !listed.includes(name)) broken.delete(name);
+    const due = listed.filter((n) => !waiting(n, now));
     let contended = false;
     for (const name of due) {
       try {
         const out = await fireSchedule(exec, name, { graceMs: o.graceMs, limits: o.limits });
+        broken.delete(name);
         if (out) report(o, out);
         else contended = true;
       } catch (err) {
-        if (isUnavailable(err)) throw err;
-        const backoff = broken.get(name)?.backoff ?? new Backoff({ baseMs: 1000, maxMs: 60_000 });
-        const retryInMs = backoff.next();
-        broken.set(name, { until: Date.now() + retryInMs, backoff });
+        if (isTransientDbError(err)) throw err;
+        const b = broken.get(name) ?? { until: 0, backoff: new Backoff({ baseMs: 1000, maxMs: 60_000 }) };
+        const retryInMs = b.backoff.next();
+        b.until = Date.now() + retryInMs;
+        broken.set(name, b);
         o.log.error({ schedule: name, err, retryInMs }, `schedule ${name} could not be fired`);
       }
     }
     if (due.length === DUE_BATCH) return 0;
-    const ms = await msUntilNextSchedule(exec, [...broken.keys()]);
+    const blocked = [...broken.keys()].filter((n) => waiting(n, Date.now()));
+    const ms = await msUntilNextSchedule(exec, blocked);
     let delay = ms === null ? maxSleep : ms + 2;
     // Another scheduler is firing it right now: look again shortly, after it has committed.
     if (contended || delay <= 0) delay = Math.max(delay, 20);
-    for (const b of broken.values()) delay = Math.min(delay, b.until - Date.now());
+    for (const n of blocked) delay = Math.min(delay, (broken.get(n)?.until ?? 0) - Date.now());
     return Math.min(Math.max(delay, 0), maxSleep);
   };
 
