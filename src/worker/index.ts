@@ -53,7 +53,6 @@ export interface WorkerService extends Service {
 /** The worker as a Service of a daemon process, configured from Config (QUEUE, CONCURRENCY, JOBQ_*). */
 export function createWorkerService(deps: WorkerDeps, opts: WorkerServiceOptions = {}): WorkerService {
   let worker: Worker | undefined;
-  let failed: Promise<never> | undefined;
   return {
     name: 'worker',
     workerId: () => worker?.id,
@@ -82,10 +81,9 @@ export function createWorkerService(deps: WorkerDeps, opts: WorkerServiceOptions
         metricsUrl: opts.metricsUrl?.() ?? null,
       });
       await worker.start();
-      failed = worker.failure;
     },
     get failure() {
-      return failed;
+      return worker?.failure;
     },
     async stop() {
       await worker?.stop();
