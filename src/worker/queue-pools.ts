@@ -6,12 +6,15 @@ import { QueuePool, type PoolDeps } from './queue-pool.js';
 
 /** One QueuePool per served queue, built from the same dependencies. */
 export class QueuePools {
-  /** Pools claim only while this is true (from start() until stop() or the worker gives up). */
-  claiming = false;
   private readonly pools = new Map<string, QueuePool>();
   private idleWaiters: (() => void)[] = [];
 
-  constructor(queues: Map<string, number>, deps: Omit<PoolDeps, 'set'>) {
+  constructor(
+    queues: Map<string, number>,
+    deps: Omit<PoolDeps, 'set'>,
+    /** Pools claim only while this says so (the worker: from start() until stop() or it gives up). */
+    private readonly open: () => boolean,
+  ) {
     for (const [name, slots] of queues)
       this.pools.set(name, new QueuePool(name, slots, { ...deps, set: this }));
   }
@@ -23,6 +26,10 @@ export class QueuePools {
 
   wakeAll(): void {
     for (const p of this.pools.values()) p.wake();
+  }
+
+  get claiming(): boolean {
+    return this.open();
   }
 
   /** Lets every pool start waiting jobs and claim again (e.g. the outcome backlog went down). */
@@ -63,9 +70,8 @@ export class QueuePools {
     });
   }
 
-  /** Closes claiming, waits for claims in flight, and returns the claimed jobs that never started. */
+  /** Once claiming is closed: waits for claims in flight, returns the claimed jobs that never started. */
   async stop(): Promise<ActiveJob[]> {
-    this.claiming = false;
     await Promise.all([...this.pools.values()].map((p) => p.claimsSettled()));
     return [...this.pools.values()].flatMap((p) => p.stop());
   }

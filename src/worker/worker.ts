@@ -140,17 +140,21 @@ export class Worker {
       transactions,
       unhealthy: (err) => this.giveUp(err),
     }));
-    const pools = (this.pools = new QueuePools(st.queues, {
-      workerId: id,
-      claims: this.claims,
-      health,
-      settings: st,
-      retryPolicy: retryPolicyJson(handlers),
-      runner,
-      outcomes,
-      writer,
-      jm,
-    }));
+    const pools = (this.pools = new QueuePools(
+      st.queues,
+      {
+        workerId: id,
+        claims: this.claims,
+        health,
+        settings: st,
+        retryPolicy: retryPolicyJson(handlers),
+        runner,
+        outcomes,
+        writer,
+        jm,
+      },
+      () => this.phase === 'running',
+    ));
     this.channel = channelFor(exec);
     this.cancelChannel = `${this.channel}:cancel`;
     this.registration = {
@@ -194,8 +198,7 @@ export class Worker {
       health.failed('registering the worker', err, Math.floor(st.leaseMs / 3));
     }
     if (this.stopping) return; // stop() was called while registering
-    this.phase = 'running';
-    pools.claiming = true;
+    this.phase = 'running'; // claiming opens
     const common = { exec, health, leaseMs: st.leaseMs, outcomes, pools };
     this.heartbeatLoop = startHeartbeat({
       ...common,
@@ -236,8 +239,7 @@ export class Worker {
   private giveUp(err: Error): void {
     if (this.phase !== 'running') return;
     this.log.error({ runaways: this.runner.runaways }, err.message);
-    this.phase = 'stopping';
-    this.pools.claiming = false;
+    this.phase = 'stopping'; // claiming closes
     this.failWith?.(err);
   }
 
@@ -258,8 +260,7 @@ export class Worker {
       return;
     }
     const { pools, outcomes, writer, log, settings: st } = this;
-    this.phase = 'stopping';
-    pools.claiming = false;
+    this.phase = 'stopping'; // claiming closes
     await this.poll?.stop();
     const running = pools.running();
     log.info(

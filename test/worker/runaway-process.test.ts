@@ -40,7 +40,9 @@ function expectBothBusy(e: Explanation, overtime: boolean): void {
 
 describe('a runaway handler, a real worker process and the real CLI', () => {
   it('explain never calls the runaway slot free; the timed-out attempt is RETRY; the runaway is counted; the slot is back after JOBQ_TIMEOUT_GRACE_MS', async () => {
-    const graceMs = 8000; // longer than the 5 s default: the waiting job must not start before it
+    // Longer than the 5 s default (the waiting job must not start before it), and long enough for the
+    // three CLI calls made within it on a loaded machine (8 s was not, once, with a CI run beside it).
+    const graceMs = 15_000;
     const w = spawnWorker({
       ...db.env,
       QUEUE: 'rq:2',
@@ -84,12 +86,14 @@ describe('a runaway handler, a real worker process and the real CLI', () => {
 
     // (c) after timeout + grace the slot comes back and the waiting job runs; the runaway is counted
     const done = await status(innocent.id, 'COMPLETED', 60_000);
-    // not before the grace set here (8 s): with the 5 s default it would have started ~3 s sooner
+    // not before the grace set here (15 s): with the 5 s default it would have started ~10 s sooner
     expect(done.startedAt?.getTime() ?? 0).toBeGreaterThanOrEqual(
       timedOut.updatedAt.getTime() + graceMs - 1000,
     );
     expect(w.output()).toMatch(new RegExp(`"graceMs":${graceMs}`));
-    expect(w.output()).toMatch(/runaway handler: job \S+ ignored its signal 8000ms after timing out/);
+    expect(w.output()).toMatch(
+      new RegExp(`runaway handler: job \\S+ ignored its signal ${graceMs}ms after timing out`),
+    );
     const workers = await runCli(['workers', '--json'], db.env);
     expect(workers.code, workers.stderr).toBe(0);
     const me = (JSON.parse(workers.stdout) as { id: string; runaways: number; overtime: object }[]).find(
