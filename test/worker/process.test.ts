@@ -47,7 +47,9 @@ describe('graceful shutdown (SIGTERM)', () => {
     { timeout: 180_000 },
     async () => {
       const a = spawnWorker({ ...db.env, QUEUE: 'grace1', JOBQ_SHUTDOWN_GRACE_SECONDS: '1' });
-      const { job } = await enqueue(exec, { type: 'demo.sleep', queue: 'grace1', payload: { seconds: 5 } });
+      // Long enough to outlast starting worker b on a loaded machine (5 s did not, once: the job finished
+      // within a's grace and nothing was released).
+      const { job } = await enqueue(exec, { type: 'demo.sleep', queue: 'grace1', payload: { seconds: 15 } });
       const first = await runningUnder(job.id);
       const b = spawnWorker({ ...db.env, QUEUE: 'grace1' });
       const bId = await waitFor(() => workerIdOf(db, b.pid), { what: 'worker b', timeoutMs: 60_000 });
