@@ -6,6 +6,7 @@ import { ValidationError } from '../errors.js';
 import { checkInteger } from '../parse.js';
 import {
   IDEMPOTENCY_KEY_MAX,
+  KEY_MAX,
   MAX_ATTEMPTS_MAX,
   MAX_DELAY_MS,
   NAME_RE,
@@ -82,8 +83,8 @@ export const enqueueSchema = {
     key: {
       type: 'string',
       minLength: 1,
-      maxLength: 200,
-      description: "the job's key (tenant): a string of 1-200 characters",
+      maxLength: KEY_MAX,
+      description: `the job's key (tenant): a string of 1-${KEY_MAX} characters`,
     },
   },
 } as const;

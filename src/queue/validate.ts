@@ -129,7 +129,22 @@ function parseRunAt(field: string, value: unknown): Date {
 }
 
 /** Longest job key (tenant id). */
-const KEY_MAX = 200;
+export const KEY_MAX = 200;
+
+/**
+ * A string of 1-`max` characters that PostgreSQL can store as text: a key "k\uD800" would otherwise be
+ * stored as "k\uFFFD" (colliding with other keys), one with a NUL would fail in PostgreSQL.
+ */
+export function validateText(field: string, value: unknown, max: number): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > max)
+    throw new ValidationError(field, `a string of 1-${max} characters`, JSON.stringify(value));
+  return checkText(field, value);
+}
+
+/** An idempotency key or a job key (tenant): absent (undefined or null), or validateText's string. */
+function optionalKey(field: string, value: unknown, max: number): string | null {
+  return value === undefined || value === null ? null : validateText(field, value, max);
+}
 
 /**
  * Validates one enqueue request and turns it into a row. `prefix` prefixes field names
@@ -155,27 +170,8 @@ export function validateEnqueue(input: unknown, limits: Limits, prefix = ''): Jo
   }
   const runAfter = spec.runAt === undefined ? null : parseRunAt(f('runAt'), spec.runAt);
   const delayMs = spec.delayMs === undefined ? 0 : checkInteger(f('delay'), spec.delayMs, 0, MAX_DELAY_MS);
-  let idempotencyKey: string | null = null;
-  if (spec.idempotencyKey !== undefined && spec.idempotencyKey !== null) {
-    if (
-      typeof spec.idempotencyKey !== 'string' ||
-      spec.idempotencyKey.length === 0 ||
-      spec.idempotencyKey.length > IDEMPOTENCY_KEY_MAX
-    ) {
-      throw new ValidationError(
-        f('idempotencyKey'),
-        `a string of 1-${IDEMPOTENCY_KEY_MAX} characters`,
-        JSON.stringify(spec.idempotencyKey),
-      );
-    }
-    idempotencyKey = checkText(f('idempotencyKey'), spec.idempotencyKey);
-  }
-  let key: string | null = null;
-  if (spec.key !== undefined && spec.key !== null) {
-    if (typeof spec.key !== 'string' || spec.key.length === 0 || spec.key.length > KEY_MAX)
-      throw new ValidationError(f('key'), `a string of 1-${KEY_MAX} characters`, JSON.stringify(spec.key));
-    key = spec.key;
-  }
+  const idempotencyKey = optionalKey(f('idempotencyKey'), spec.idempotencyKey, IDEMPOTENCY_KEY_MAX);
+  const key = optionalKey(f('key'), spec.key, KEY_MAX);
   return {
     id: uuidv7(),
     type,

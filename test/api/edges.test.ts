@@ -1,6 +1,6 @@
 // Input PostgreSQL would refuse or mangle is refused before it gets there, over HTTP and in the CLI:
-// NUL and unpaired surrogates in payloads, keys and idempotency keys (a key "k\uD800" would otherwise
-// be stored as "k\uFFFD" and collide), dates that do not exist, non-JSON and non-UTF-8 bodies, unknown
+// NUL and unpaired surrogates in payloads and their keys, in idempotency keys and job keys (a key
+// "k\uD800" would otherwise be stored as "k\uFFFD" and collide), dates that do not exist, non-JSON and non-UTF-8 bodies, unknown
 // methods; long delays work; errors never echo a file or a huge value. Nothing is written on refusal.
 import { writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
@@ -55,6 +55,33 @@ const cases: RefusalCase[] = [
     code: 'VALIDATION',
     field: 'idempotencyKey',
     says: ['unpaired surrogate'],
+  },
+  {
+    name: 'job key (tenant) with NUL',
+    path: '/jobs',
+    body: '{"type":"demo","key":"tenant\\u0000"}',
+    status: 400,
+    code: 'VALIDATION',
+    field: 'key',
+    says: ['NUL'],
+  },
+  {
+    name: 'job key (tenant) with a lone high surrogate',
+    path: '/jobs',
+    body: '{"type":"demo","key":"tenant\\ud800"}',
+    status: 400,
+    code: 'VALIDATION',
+    field: 'key',
+    says: ['unpaired surrogate'],
+  },
+  {
+    name: 'batch entry with a NUL in its job key',
+    path: '/jobs/batch',
+    body: '{"jobs":[{"type":"ok","key":"a"},{"type":"ok","key":"b\\u0000"}]}',
+    status: 400,
+    code: 'VALIDATION',
+    field: 'jobs[1].key',
+    says: ['NUL'],
   },
   {
     name: 'batch entry with an unpaired surrogate',
@@ -210,7 +237,7 @@ describe('the CLI refuses the same, without echoing files or huge values', () =>
     expect(await rowCounts(db.exec)).toEqual(before);
   });
 
-  it('a huge idempotency key, a lone surrogate, a NUL and an impossible date: one short line each', async () => {
+  it('a huge idempotency key, a lone surrogate, a NUL (idempotency key, job key) and an impossible date: one short line each', async () => {
     const before = await rowCounts(db.exec);
     const cases: [string[], string | undefined, RegExp][] = [
       [
@@ -228,6 +255,12 @@ describe('the CLI refuses the same, without echoing files or huge values', () =>
         '{"type":"demo","idempotencyKey":"k\\u0000"}\n',
         /line 1: idempotencyKey.*NUL/,
       ],
+      [
+        ['enqueue', '--batch', '-'],
+        '{"type":"demo","key":"t"}\n{"type":"demo","key":"t\\u0000"}\n',
+        /line 2: key.*NUL/,
+      ],
+      [['enqueue', '--batch', '-'], '{"type":"demo","key":"t\\udc00"}\n', /line 1: key.*unpaired/],
       [['enqueue', 'demo', '--run-at', '2030-02-30'], undefined, /--run-at|runAt/],
     ];
     for (const [args, stdin, says] of cases) {

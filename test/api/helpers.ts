@@ -136,17 +136,18 @@ export async function expectRefused(url: string, exec: Executor, c: RefusalCase)
   return res;
 }
 
-/** Row counts of the tables an API call could write. */
+/** Row counts of the tables an API call could write (job_keys: a keyed enqueue reserves fair-share tags). */
 export async function rowCounts(
   exec: Executor,
-): Promise<{ jobs: number; queues: number; deadOrCancelled: number }> {
+): Promise<{ jobs: number; queues: number; keys: number; deadOrCancelled: number }> {
   const t = exec.t;
-  const r = await sql<{ jobs: number; queues: number; dc: number }>`SELECT
+  const r = await sql<{ jobs: number; queues: number; keys: number; dc: number }>`SELECT
     (SELECT count(*) FROM ${t.jobs})::int AS jobs, (SELECT count(*) FROM ${t.queues})::int AS queues,
+    (SELECT count(*) FROM ${t.job_keys})::int AS keys,
     (SELECT count(*) FROM ${t.jobs} WHERE status IN ('DEAD', 'CANCELLED'))::int AS dc`.execute(exec.raw);
   const row = r.rows[0];
   if (!row) throw new Error('no counts');
-  return { jobs: row.jobs, queues: row.queues, deadOrCancelled: row.dc };
+  return { jobs: row.jobs, queues: row.queues, keys: row.keys, deadOrCancelled: row.dc };
 }
 
 const BACKOFF = { baseMs: 60_000, maxMs: 60_000 };
