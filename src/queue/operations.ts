@@ -9,7 +9,7 @@ import {
   jobRetry,
   type TransitionOutcome,
 } from '../sql/jobs-operator.js';
-import { validateId, validateLimit, validateName, validateStatus } from './validate.js';
+import { validateId, validateLimit, validateName, validateStatus, validateText } from './validate.js';
 import type { Job, ListFilter, Page } from './types.js';
 
 /** Reads one job; NotFoundError when there is none. */
@@ -76,8 +76,16 @@ export function retryJobs(exec: Executor, ids: string[]): Promise<TransitionResu
   );
 }
 
-/** PENDING/RETRY → CANCELLED; RUNNING → cancel requested (stays RUNNING until its worker stops it). */
-export function cancelJobs(exec: Executor, ids: string[], by = 'operator'): Promise<TransitionResult[]> {
+/**
+ * PENDING/RETRY → CANCELLED; RUNNING → cancel requested (stays RUNNING until its worker stops it). `by`
+ * (who cancelled, shown with the job) is text of at most 200 characters.
+ */
+export async function cancelJobs(
+  exec: Executor,
+  ids: string[],
+  by = 'operator',
+): Promise<TransitionResult[]> {
+  const actor = validateText('by', by, 200);
   return transition(
     exec,
     ids,
@@ -85,7 +93,7 @@ export function cancelJobs(exec: Executor, ids: string[], by = 'operator'): Prom
       from === 'RUNNING'
         ? `cannot cancel job ${id}: its cancellation was already requested (its worker will stop it)`
         : `cannot cancel job ${id}: it is ${from} (only PENDING, RETRY or RUNNING jobs can be cancelled)`,
-    (tx, j) => jobCancel(tx, j, by),
+    (tx, j) => jobCancel(tx, j, actor),
   );
 }
 

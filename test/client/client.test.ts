@@ -1,5 +1,6 @@
-// The embeddable client: grouped concurrent enqueues, enqueue inside the caller's transaction, and the
-// fall-back from prepared statements when the connection loses them (as behind some poolers).
+// The embeddable client: grouped concurrent enqueues, enqueue inside the caller's transaction, the
+// fall-back from prepared statements when the connection loses them (as behind some poolers), and text
+// PostgreSQL would refuse or mangle refused before it gets there.
 import { sql } from 'kysely';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClient } from '../../src/client/client.js';
@@ -53,5 +54,22 @@ describe('client', () => {
     expect(again.created).toBe(true);
     await client.enqueue({ type: 'c' });
     expect(await count()).toBe(3);
+  });
+
+  it('refuses text PostgreSQL cannot store (a job key, who cancelled) naming the field, changing nothing', async () => {
+    const client = createClient({ database: db });
+    for (const key of ['tenant\u0000', 'tenant\ud800'])
+      await expect(client.enqueue({ type: 'c', key })).rejects.toMatchObject({
+        code: 'VALIDATION',
+        field: 'key',
+      });
+    expect(await count()).toBe(0);
+    const { id } = await client.enqueue({ type: 'c' });
+    for (const by of ['ops\u0000', 'ops\udfff', ''])
+      await expect(client.cancel([id], by)).rejects.toMatchObject({ code: 'VALIDATION', field: 'by' });
+    const row = await sql<{ status: string }>`SELECT status FROM ${db.exec.t.jobs} WHERE id = ${id}`.execute(
+      db.exec.raw,
+    );
+    expect(row.rows[0]?.status).toBe('PENDING');
   });
 });
