@@ -1,8 +1,9 @@
 // What a handler produces, made storable: errors become a message and a stack head PostgreSQL can store
 // (no NUL, no lone surrogates), results must be JSON within the size limit — else the attempt fails with a
 // message naming the problem, never a silent null.
+import { ValidationError } from '../errors.js';
 import { DEFAULT_LIMITS } from './types.js';
-import { LONE_SURROGATE } from './validate.js';
+import { LONE_SURROGATE, checkJsonTextOf } from './validate.js';
 
 const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
 
@@ -43,8 +44,8 @@ export const DEFAULT_MAX_RESULT_BYTES = DEFAULT_LIMITS.maxPayloadBytes;
 
 /**
  * Checks that a handler's result can be stored as jsonb: JSON-serialisable (no BigInt, no cycle, not a
- * function or symbol), within `maxBytes` as UTF-8 JSON. Strings with a NUL are refused by PostgreSQL
- * itself; the worker reports that refusal the same way.
+ * function or symbol), within `maxBytes` as UTF-8 JSON, and without text jsonb refuses (NUL, unpaired
+ * surrogates; the message names the spot). What PostgreSQL still refuses, the worker reports the same way.
  */
 export function storableResult(value: unknown, maxBytes = DEFAULT_MAX_RESULT_BYTES): StorableResult {
   if (value === undefined) return { ok: true, json: null };
@@ -70,5 +71,11 @@ export function storableResult(value: unknown, maxBytes = DEFAULT_MAX_RESULT_BYT
       ok: false,
       message: `could not store the job's result: it is ${bytes} bytes as JSON, more than the ${maxBytes} allowed (JOBQ_MAX_RESULT_BYTES); store large data elsewhere and return a reference`,
     };
+  try {
+    checkJsonTextOf('result', value, json);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    return { ok: false, message: `could not store the job's result: ${err.message}` };
+  }
   return { ok: true, json };
 }

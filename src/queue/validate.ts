@@ -81,6 +81,15 @@ export function checkJsonText(field: string, value: unknown): void {
 
 const SUSPECT_ESCAPE = /\\u(?:0000|d[89a-f])/i;
 
+/**
+ * checkJsonText for a value whose JSON text is at hand. JSON.stringify writes NUL and unpaired surrogates
+ * as \u escapes (a surrogate pair stays raw), so a text without such an escape needs no walk; the walk,
+ * which finds and names the spot, runs only when one appears.
+ */
+export function checkJsonTextOf(field: string, value: unknown, json: string): void {
+  if (SUSPECT_ESCAPE.test(json)) checkJsonText(field, value);
+}
+
 /** Serialises a payload, enforcing the size cap and what jsonb can store. */
 export function payloadJson(field: string, payload: unknown, maxBytes: number): string {
   let text: string | undefined;
@@ -94,9 +103,7 @@ export function payloadJson(field: string, payload: unknown, maxBytes: number): 
   if (bytes > maxBytes)
     throw new ValidationError(field, `at most ${maxBytes} bytes of JSON`, `${bytes} bytes`);
   // PostgreSQL jsonb rejects NUL and unpaired surrogates; say so here (naming the spot), not as an SQL error.
-  // JSON.stringify writes both as \u escapes (a surrogate pair stays raw), so a text without such an escape
-  // needs no walk; the walk, which finds and names the spot, runs only when one appears.
-  if (SUSPECT_ESCAPE.test(text)) checkJsonText(field, payload);
+  checkJsonTextOf(field, payload, text);
   return text;
 }
 

@@ -18,7 +18,7 @@ export interface OutcomeWriterDeps {
   defaults: RetryDefaults;
   /** The row was written with `status`, or refused by the fence (null: the lease was lost). */
   written(aj: ActiveJob, item: OutcomeItem, status: JobStatus | null): void;
-  /** The database refuses this one item for a reason a retry will not cure (e.g. a NUL in a result). */
+  /** The database refuses this one item for a reason a retry will not cure (a result jsonb refuses that storableResult let through). */
   refused(aj: ActiveJob, item: OutcomeItem, err: unknown): void;
   /** The backlog went down: pools may claim again. */
   backlogCleared(): void;

@@ -159,11 +159,18 @@ describe('handlers', () => {
     expect(dead.errors[0]?.permanent).toBeUndefined();
   });
 
-  it('a result the database cannot store fails the attempt with that reason instead of being lost', async () => {
-    await startWorker(db, { queues: 'h5', handlers: { nul: () => 'a\u0000b' } });
+  it('a result the database cannot store fails the attempt with that reason (naming the spot) instead of being lost', async () => {
+    await startWorker(db, {
+      queues: 'h5',
+      handlers: { nul: () => 'a\u0000b', half: () => ({ list: ['ok', 'x\ud800'] }) },
+    });
     const { job } = await enqueue(exec, { type: 'nul', queue: 'h5', maxAttempts: 1 });
     const dead = await finished(job.id, 'DEAD');
-    expect(dead.lastError).toMatch(/^could not store the job's result: /);
+    expect(dead.lastError).toMatch(/^could not store the job's result: result: expected text without NUL/);
+    const { job: half } = await enqueue(exec, { type: 'half', queue: 'h5', maxAttempts: 1 });
+    expect((await finished(half.id, 'DEAD')).lastError).toMatch(
+      /^could not store the job's result: result\.list\[1\]: expected text without unpaired surrogates/,
+    );
   });
 });
 
