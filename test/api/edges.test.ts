@@ -195,6 +195,35 @@ describe('refused before PostgreSQL sees it', () => {
     }
   });
 
+  it('an Idempotency-Key header is read as UTF-8 like the body; bytes that are not UTF-8 are refused', async () => {
+    // header values travel as bytes: a string of Latin-1 characters, one per byte
+    const utf8Bytes = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
+    const first = await request(`${api.url}/jobs`, {
+      body: { type: 'demo' },
+      headers: { 'idempotency-key': utf8Bytes('café-1') },
+    });
+    expect(first.status, first.text).toBe(201);
+    expect(first.body.job.idempotencyKey).toBe('café-1');
+    const again = await request(`${api.url}/jobs`, { body: { type: 'demo', idempotencyKey: 'café-1' } });
+    expect(again.status, again.text).toBe(200);
+    expect(again.body.job.id).toBe(first.body.job.id);
+    const both = await request(`${api.url}/jobs`, {
+      body: { type: 'demo', idempotencyKey: 'café-1' },
+      headers: { 'idempotency-key': utf8Bytes('café-1') },
+    });
+    expect(both.status, both.text).toBe(200);
+    await expectRefused(api.url, db.exec, {
+      name: 'a header that is not UTF-8',
+      path: '/jobs',
+      body: { type: 'demo' },
+      headers: { 'idempotency-key': 'k\xff' },
+      status: 400,
+      code: 'VALIDATION',
+      field: 'Idempotency-Key',
+      says: ['UTF-8'],
+    });
+  });
+
   it('an unknown HTTP method gets the API error shape', async () => {
     const port = new URL(api.url).port;
     const raw = await new Promise<string>((resolve, reject) => {

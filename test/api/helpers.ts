@@ -47,6 +47,7 @@ export interface JobBody {
   lockedBy: string | null;
   cancelRequestedAt: string | null;
   cancelledBy: string | null;
+  idempotencyKey: string | null;
   result: unknown;
   errors: { attempt: number; message: string }[];
 }

@@ -34,9 +34,26 @@ export interface EnqueueBody {
   idempotencyKey?: string;
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The Idempotency-Key header's key. Node hands header bytes over as Latin-1 characters; the key is read
+ * as UTF-8 like the body, so "café" is the same key in either place (and bytes that are not UTF-8 are
+ * refused, not stored as other characters).
+ */
+function headerKeyText(value: string): string {
+  if (!/[^\u0020-\u007e]/.test(value)) return value; // printable ASCII (the usual key)
+  try {
+    return UTF8.decode(Buffer.from(value, 'latin1'));
+  } catch {
+    throw new ValidationError('Idempotency-Key', 'a header of UTF-8 text');
+  }
+}
+
 /** Maps a request body to the library's EnqueueSpec; the Idempotency-Key header may carry the key. */
-export function toSpec(body: EnqueueBody, headerKey?: string): EnqueueSpec {
+export function toSpec(body: EnqueueBody, header?: string): EnqueueSpec {
   const { delaySeconds, idempotencyKey, ...rest } = body;
+  const headerKey = header === undefined ? undefined : headerKeyText(header);
   if (headerKey !== undefined && idempotencyKey !== undefined && headerKey !== idempotencyKey) {
     throw new ValidationError(
       'idempotencyKey',
