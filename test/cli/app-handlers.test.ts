@@ -1,6 +1,7 @@
 // The README's "your own handlers under jobq dev", as written: an application directory whose
 // node_modules holds jobq, a handlers module that imports from 'jobq', and the README's two commands
 // run from that directory (jobq dev on this test's database and a free port) — the job runs through it.
+// jobq dev logs as on a terminal: its banner (URLs, handlers module, no-auth warning) and short lines.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,10 +55,17 @@ describe('an application handlers module under jobq dev', () => {
     writeFileSync(path.join(app, 'handlers.js'), module);
 
     const port = await freePort();
-    const env = { ...process.env, ...db.env, JOBQ_METRICS_PORT: '0', JOBQ_LOG_LEVEL: 'info' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...db.env,
+      JOBQ_METRICS_PORT: '0',
+      JOBQ_LOG_LEVEL: 'info',
+    };
+    delete env.JOBQ_API_TOKENS;
+    // as on a terminal: short log lines and the banner (JOBQ_LOG_FORMAT=pretty is what a TTY gets by default)
     dev = spawn(process.execPath, [JOBQ_BIN, ...argv(commands[0] ?? ''), '--port', String(port)], {
       cwd: app,
-      env,
+      env: { ...env, JOBQ_LOG_FORMAT: 'pretty' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -71,6 +79,23 @@ describe('an application handlers module under jobq dev', () => {
       },
     );
     expect(out).toContain('email.send');
+    // the banner: where the dashboard and the API are, the handlers module it loaded, the no-auth warning
+    await waitFor(() => out.includes('Ctrl-C stops everything'), { what: `the banner; output: ${out}` });
+    expect(out).toContain('jobq dev is running');
+    expect(out).toMatch(new RegExp(`dashboard +http://127\\.0\\.0\\.1:${port}/\n`));
+    expect(out).toMatch(new RegExp(`API +http://127\\.0\\.0\\.1:${port}/jobs`));
+    expect(out).toMatch(/worker +queues email,default; handlers \.\/handlers\.js/);
+    expect(out).toContain('! no authentication');
+    // log lines for a person ("12:00:01 INFO  message key=value"), not JSON
+    const lines = out.split('\n').filter((l) => l.trim() !== '');
+    expect(
+      lines.filter((l) => l.startsWith('{')),
+      out,
+    ).toEqual([]);
+    expect(
+      lines.some((l) => /^\d\d:\d\d:\d\d INFO {2}/.test(l)),
+      out,
+    ).toBe(true);
 
     const enq = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, [JOBQ_BIN, ...argv(commands[1] ?? '')], { cwd: app, env });
