@@ -16,7 +16,16 @@ import { hasTmux } from '../helpers/tmux.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'jobq-dev-test-'));
 const home = mkdtempSync(path.join(tmpdir(), 'jobq-dev-home-'));
-afterAll(() => {
+const started: ChildProcess[] = [];
+afterAll(async () => {
+  // a test that failed midway leaves its jobq dev running: stop it (and so its PostgreSQL) first
+  for (const child of started.filter((c) => c.exitCode === null && c.signalCode === null)) {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const force = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(force);
+  }
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(home, { recursive: true, force: true });
 });
@@ -55,6 +64,7 @@ async function startDev(port: number): Promise<{ child: ChildProcess; output: ()
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  started.push(child);
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
