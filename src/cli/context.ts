@@ -67,13 +67,17 @@ export async function openDatabase(
   return db;
 }
 
-/** Runs fn with an open, migrated database and always closes it. */
+/**
+ * Runs fn with an open, migrated database and always closes it. `check` validates the command's input
+ * first, so bad input is refused (exit 1, naming the field) whatever state the database is in.
+ */
 export async function withDatabase<T>(
   cmd: Command,
   fn: (db: Database, config: Config) => Promise<T>,
-  overrides: ConfigOverrides = {},
+  opts: { overrides?: ConfigOverrides; check?: (config: Config) => void } = {},
 ): Promise<T> {
-  const config = operatorConfigFrom(cmd, overrides);
+  const config = operatorConfigFrom(cmd, opts.overrides);
+  opts.check?.(config);
   const db = await openDatabase(config);
   try {
     return await fn(db, config);

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { UsageError, ValidationError } from '../errors.js';
 import { parseDuration, parseInteger } from '../parse.js';
-import { enqueue, enqueueMany, type EnqueueSpec } from '../queue/index.js';
+import { enqueue, enqueueMany, validateEnqueue, type EnqueueSpec, type Limits } from '../queue/index.js';
 import { withDatabase } from './context.js';
 import { parseJson, readPayload, readSource } from './input.js';
 import { printJson, say } from './output.js';
@@ -74,15 +74,21 @@ export function register(program: Command): void {
       if (opts.batch !== undefined) {
         if (type !== undefined) throw new UsageError('give either a job type or --batch, not both');
         const { specs, lines } = parseBatch(await readSource('--batch', opts.batch));
-        await withDatabase(cmd, async (db, config) => {
-          const res = await enqueueMany(db.exec, specs, config, (i) => `line ${lines[i] ?? i + 1}: `);
-          const created = res.filter((r) => r.created).length;
-          if (opts.json) printJson({ created, existing: res.length - created, ids: res.map((r) => r.id) });
-          else
-            say(
-              `created ${created} job${created === 1 ? '' : 's'}${res.length > created ? ` (${res.length - created} already existed)` : ''}`,
-            );
-        });
+        const line = (i: number): string => `line ${lines[i] ?? i + 1}: `;
+        const check = (config: Limits): void => specs.forEach((s, i) => validateEnqueue(s, config, line(i)));
+        await withDatabase(
+          cmd,
+          async (db, config) => {
+            const res = await enqueueMany(db.exec, specs, config, line);
+            const created = res.filter((r) => r.created).length;
+            if (opts.json) printJson({ created, existing: res.length - created, ids: res.map((r) => r.id) });
+            else
+              say(
+                `created ${created} job${created === 1 ? '' : 's'}${res.length > created ? ` (${res.length - created} already existed)` : ''}`,
+              );
+          },
+          { check },
+        );
         return;
       }
       if (type === undefined)
@@ -104,10 +110,14 @@ export function register(program: Command): void {
         ...(opts.idempotencyKey !== undefined ? { idempotencyKey: opts.idempotencyKey } : {}),
         ...(opts.key !== undefined ? { key: opts.key } : {}),
       };
-      await withDatabase(cmd, async (db, config) => {
-        const { job, created } = await enqueue(db.exec, spec, config);
-        if (opts.json) printJson({ id: job.id, created, job });
-        else say(`${job.id} ${created ? 'created' : 'exists (same idempotency key)'}`);
-      });
+      await withDatabase(
+        cmd,
+        async (db, config) => {
+          const { job, created } = await enqueue(db.exec, spec, config);
+          if (opts.json) printJson({ id: job.id, created, job });
+          else say(`${job.id} ${created ? 'created' : 'exists (same idempotency key)'}`);
+        },
+        { check: (config) => validateEnqueue(spec, config) },
+      );
     });
 }

@@ -6,6 +6,7 @@ import { formatDuration } from '../parse.js';
 import {
   clearQueueLimits,
   listQueueLimits,
+  parseRate,
   pauseQueue,
   queueStats,
   resumeQueue,
@@ -74,6 +75,7 @@ async function setLimits(name: string, opts: LimitOptions, cmd: Command): Promis
     perKeyConcurrency: limitValue('--per-key-concurrency', opts.perKeyConcurrency),
   };
   const given = Object.values(input).some((v) => v !== undefined);
+  if (input.rate) parseRate('--rate', input.rate); // refused before the database is touched
   await withDatabase(cmd, async (db) => {
     let l: QueueLimits | undefined;
     if (opts.clear) l = await clearQueueLimits(db.exec, queue);

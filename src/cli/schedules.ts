@@ -9,6 +9,7 @@ import {
   runSchedule,
   upsertSchedule,
   scheduleView,
+  validateSchedule,
   type Schedule,
   type ScheduleSpec,
 } from '../queue/schedules.js';
@@ -101,14 +102,18 @@ export function register(program: Command): void {
           ? { maxAttempts: parseInteger('--max-attempts', opts.maxAttempts, 1, 1000) }
           : {}),
       };
-      await withDatabase(cmd, async (db, config) => {
-        const { schedule, created } = await upsertSchedule(db.exec, name, spec, config);
-        if (opts.json) printJson({ created, schedule: scheduleView(schedule) });
-        else
-          say(
-            `${created ? 'added' : 'updated'} schedule ${schedule.name}: ${schedule.cron} (${schedule.timezone}), next fire ${when(schedule.nextRunAt)}${schedule.enabled ? '' : ' — paused'}`,
-          );
-      });
+      await withDatabase(
+        cmd,
+        async (db, config) => {
+          const { schedule, created } = await upsertSchedule(db.exec, name, spec, config);
+          if (opts.json) printJson({ created, schedule: scheduleView(schedule) });
+          else
+            say(
+              `${created ? 'added' : 'updated'} schedule ${schedule.name}: ${schedule.cron} (${schedule.timezone}), next fire ${when(schedule.nextRunAt)}${schedule.enabled ? '' : ' — paused'}`,
+            );
+        },
+        { check: (config) => validateSchedule(name, spec, config) },
+      );
     });
 
   schedules

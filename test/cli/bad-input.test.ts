@@ -233,6 +233,43 @@ describe('bad input', () => {
     await expectRefused(cases, db.env);
   });
 
+  it('bad input is refused before the database is touched: exit 1 naming the field, even with it down', async () => {
+    const url = await closedPortUrl();
+    const cases: Case[] = [
+      {
+        args: ['enqueue', 'demo', '--run-at', '2030-02-30'],
+        code: 1,
+        says: /^jobq: runAt: expected an ISO-8601/,
+      },
+      { args: ['enqueue', 'demo', '--key', 'k'.repeat(201)], code: 1, says: /^jobq: key: expected/ },
+      {
+        args: ['enqueue', '--batch', '-'],
+        stdin: '{"type":"a"}\n{"type":"b","runAt":"2030-02-30"}\n',
+        code: 1,
+        says: /^jobq: line 2: runAt: expected/,
+      },
+      {
+        args: ['schedules', 'add', 'x', '--cron', '61 * * * *', '--type', 't'],
+        code: 1,
+        says: /^jobq: cron: /,
+      },
+      {
+        args: ['schedules', 'add', 'x', '--cron', '@daily', '--type', 't', '--tz', 'Mars/Olympus'],
+        code: 1,
+        says: /^jobq: timezone: /,
+      },
+      {
+        args: ['queues', 'limit', 'email', '--rate', 'lots'],
+        code: 1,
+        says: /^jobq: --rate: expected job starts/,
+      },
+    ];
+    await expectRefused(
+      cases.map((c) => ({ ...c, args: ['--database-url', url, ...c.args] })),
+      db.env,
+    );
+  });
+
   it('a database that is not migrated: every command but migrate exits 4 with "run jobq migrate" and creates nothing', async () => {
     const schema = schemaName('unmigrated');
     const env = { ...db.env, JOBQ_SCHEMA: schema };
