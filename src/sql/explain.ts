@@ -3,7 +3,7 @@
 // worker that holds a lease.
 import { sql } from 'kysely';
 import type { Executor } from '../db/connect.js';
-import { claimRank, claimReady } from './claim-order.js';
+import { claimLifting, claimRank, claimReady } from './claim-order.js';
 import { refilledTokens } from './queue-limits.js';
 
 /** The surroundings of one waiting job, measured in one statement. */
@@ -59,6 +59,7 @@ export async function jobExplainContext(
   },
 ): Promise<JobContextRow> {
   const t = exec.t;
+  const lifting = claimLifting(t.jobs, p.queue, p.starvationMs);
   const r = await sql<{
     now: Date;
     paused: boolean;
@@ -94,7 +95,7 @@ export async function jobExplainContext(
       (SELECT count(*)::int FROM ${t.jobs} WHERE status = 'RUNNING' AND queue = ${p.queue}) AS running,
       (SELECT count(*)::int FROM ${t.jobs} a, ${t.jobs} tj
         WHERE tj.id = ${p.id} AND ${claimReady('a', p.queue)} AND a.id <> tj.id
-          AND ${claimRank('a', p.starvationMs)} < ${claimRank('tj', p.starvationMs)}) AS ahead,
+          AND ${claimRank('a', p.starvationMs, lifting)} < ${claimRank('tj', p.starvationMs, lifting)}) AS ahead,
       (SELECT coalesce(array_agg(DISTINCT k ORDER BY k), '{}') FROM serving, unnest(types) AS k) AS known_types,
       fq.concurrency, fq.rate_count, fq.rate_period_ms, fq.burst, fq.key_concurrency,
       -- the bucket as the next claim would see it

@@ -4,7 +4,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../db/connect.js';
 import type { ClaimedJob } from './job-rows.js';
-import { claimIndexOrder, claimRank, claimReady, claimStarving } from './claim-order.js';
+import { claimIndexOrder, claimLifting, claimRank, claimReady, claimStarving } from './claim-order.js';
 
 export interface ClaimParams {
   queue: string;
@@ -99,9 +99,10 @@ function claimUpdate(exec: Executor, p: ClaimParams): RawBuilder<unknown> {
 
 /**
  * Claims up to `limit` ready jobs of a queue without flow limits, in one statement, and returns them in
- * claim order (claim-order.ts: the only place the order is defined): jobs ready for longer than the
- * starvation bound first (oldest first, via jobs_ready_age_idx), then priority DESC, fair_seq, run_after,
- * id (jobs_ready_idx, read in index order). FOR UPDATE SKIP LOCKED makes concurrent claimers take
+ * claim order (claim-order.ts: the only place the order is defined): while the queue's oldest ready job
+ * is past the starvation bound and higher-priority jobs are ready (claimLifting), jobs past the bound
+ * first (oldest first, via jobs_ready_age_idx); then priority DESC, fair_seq, run_after, id
+ * (jobs_ready_idx, read in index order). FOR UPDATE SKIP LOCKED makes concurrent claimers take
  * disjoint rows. Nothing is claimed from a paused queue, nor from a queue that has limits: it answers
  * `limited` instead (one extra row), so a worker whose idea of the limits is stale never bypasses them.
  *
@@ -113,15 +114,18 @@ function claimUpdate(exec: Executor, p: ClaimParams): RawBuilder<unknown> {
  */
 export async function jobClaim(exec: Executor, p: ClaimParams): Promise<ClaimOutcome> {
   const t = exec.t;
+  const lifting = sql<boolean>`(SELECT lifting FROM lift)`;
   const r = await sql<Row>`WITH qs AS (
       SELECT paused, (concurrency IS NOT NULL OR rate_count IS NOT NULL OR key_concurrency IS NOT NULL) AS limited
       FROM ${t.queues} WHERE name = ${p.queue}
     ), active AS (
       SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM qs WHERE paused OR limited)
+    ), lift AS (
+      SELECT ${claimLifting(t.jobs, p.queue, p.starvationMs)} AS lifting
     ), starving AS (
       SELECT id, priority, fair_seq, run_after FROM ${t.jobs} s
       WHERE ${claimReady('s', p.queue)} AND ${claimStarving('s', p.starvationMs)}
-        AND EXISTS (SELECT 1 FROM active)
+        AND EXISTS (SELECT 1 FROM active) AND (SELECT lifting FROM lift)
       ORDER BY run_after LIMIT ${p.limit}
       FOR UPDATE SKIP LOCKED
     ), normal AS (
@@ -135,7 +139,7 @@ export async function jobClaim(exec: Executor, p: ClaimParams): Promise<ClaimOut
       -- the claim order, numbered: UPDATE … RETURNING keeps no order of its own. The constant LIMIT (the
       -- union holds at most that many) gives the planner the row count: without it, it guessed 10 % of the
       -- table and joined the UPDATE by hashing a sequential scan of every job.
-      SELECT id, row_number() OVER (ORDER BY ${claimRank('c', p.starvationMs)}) AS ord FROM (
+      SELECT id, row_number() OVER (ORDER BY ${claimRank('c', p.starvationMs, lifting)}) AS ord FROM (
         SELECT * FROM starving UNION SELECT * FROM normal) c
       LIMIT ${p.limit}
     ), async_commit AS (
@@ -164,6 +168,7 @@ export async function jobClaim(exec: Executor, p: ClaimParams): Promise<ClaimOut
  */
 export async function jobClaimLimited(exec: Executor, p: ClaimParams): Promise<ClaimOutcome> {
   const t = exec.t;
+  const lifting = sql<boolean>`(SELECT lifting FROM lift)`;
   const flow = sql`${sql.id(exec.schema, 'queue_flow')}(${p.queue})`;
   const r = await sql<Row>`WITH f AS MATERIALIZED (
       SELECT x.* FROM (SELECT 1) one LEFT JOIN ${flow} x ON true
@@ -174,9 +179,11 @@ export async function jobClaimLimited(exec: Executor, p: ClaimParams): Promise<C
       FROM f
     ), scan AS (
       SELECT greatest(0, CASE WHEN per_key THEN n * 4 + 64 ELSE n END) AS w FROM allow
+    ), lift AS (
+      SELECT ${claimLifting(t.jobs, p.queue, p.starvationMs)} AS lifting
     ), starving AS (
       SELECT id, priority, fair_seq, run_after, key FROM ${t.jobs} s
-      WHERE ${claimReady('s', p.queue)} AND ${claimStarving('s', p.starvationMs)}
+      WHERE ${claimReady('s', p.queue)} AND ${claimStarving('s', p.starvationMs)} AND (SELECT lifting FROM lift)
       ORDER BY run_after LIMIT (SELECT w FROM scan)
       FOR UPDATE SKIP LOCKED
     ), normal AS (
@@ -186,8 +193,8 @@ export async function jobClaimLimited(exec: Executor, p: ClaimParams): Promise<C
       LIMIT greatest(0, (SELECT w FROM scan) - (SELECT count(*) FROM starving))
       FOR UPDATE SKIP LOCKED
     ), cand AS (
-      SELECT c.id, c.key, ${claimRank('c', p.starvationMs)} AS r,
-        row_number() OVER (PARTITION BY c.key ORDER BY ${claimRank('c', p.starvationMs)}) AS krank
+      SELECT c.id, c.key, ${claimRank('c', p.starvationMs, lifting)} AS r,
+        row_number() OVER (PARTITION BY c.key ORDER BY ${claimRank('c', p.starvationMs, lifting)}) AS krank
       FROM (SELECT * FROM starving UNION SELECT * FROM normal) c
     ), picked AS (
       SELECT c.id, row_number() OVER (ORDER BY c.r) AS ord FROM cand c, f

@@ -151,6 +151,15 @@ describe('jobq explain: waiting jobs', () => {
     expect(taken[2]).toBe(target);
   });
 
+  it('jobs ahead of a key behind an old backlog of another key: its fair-share place, not the backlog', async () => {
+    await worker('w1', { mail: 1 }, ['mail.send']);
+    const old = new Date(Date.now() - 2 * STARVATION); // one priority: past the bound, yet not lifted
+    for (let i = 0; i < 6; i++) await job({ key: 'a', runAt: old });
+    const target = await job({ key: 'b' });
+    const e = await explain(target);
+    expect(e.details).toContainEqual({ label: 'jobs ahead', value: '1' }); // a's first, then b's turn
+  });
+
   it('queue_concurrency_limit: the queue is at its limit, with the count', async () => {
     await worker('w1', { mail: 10 }, ['mail.send']);
     await setQueueLimits(exec, 'mail', { concurrency: 2 });

@@ -144,6 +144,35 @@ describe('keys: per-key limit and fair shares', () => {
     await enqueueMany(exec, [{ type: 'plain', queue: 'q' }]);
     expect((await claim(exec, opts('w1', 1)))[0]?.type).toBe('plain');
   });
+
+  it('a backlog older than the starvation bound keeps fair shares: age lifts jobs over higher priorities only', async () => {
+    const old = new Date(Date.now() - 120_000); // past the bound of 60 s below
+    await enqueueMany(
+      exec,
+      Array.from({ length: 500 }, () => ({ type: 't', queue: 'q', key: 'a', runAt: old })),
+    );
+    await enqueueMany(
+      exec,
+      Array.from({ length: 5 }, () => ({ type: 't', queue: 'q', key: 'b' })),
+    );
+    const starving = { starvationMs: 60_000 };
+    const next = await claim(exec, { ...opts('w1', 10), ...starving });
+    expect(next.filter((j) => j.key === 'b')).toHaveLength(5); // one priority: nothing to lift over
+    // a lower-priority job past the bound still goes ahead of all of them, oldest first
+    const low = await enqueueMany(exec, [
+      { type: 'low', queue: 'q', priority: -5, runAt: new Date(Date.now() - 180_000) },
+    ]);
+    await enqueueMany(
+      exec,
+      Array.from({ length: 5 }, () => ({ type: 't', queue: 'q', key: 'c' })),
+    );
+    const after = await claim(exec, { ...opts('w1', 3), ...starving });
+    expect(after[0]?.id).toBe(low[0]?.id);
+    // once it is gone, fair shares again: c's fresh jobs are not queued behind a's old backlog
+    const cLeft = 5 - after.filter((j) => j.key === 'c').length;
+    const then = await claim(exec, { ...opts('w1', 10), ...starving });
+    expect(then.filter((j) => j.key === 'c')).toHaveLength(cLeft);
+  });
 });
 
 describe('limits as configuration', () => {

@@ -13,9 +13,9 @@ const db = await freshDb();
 const exec = db.exec;
 const t = exec.t;
 
-function workers(n: number, queue: string, slots: number): WorkerProcess[] {
+function workers(n: number, queue: string, slots: number, env: Record<string, string> = {}): WorkerProcess[] {
   return Array.from({ length: n }, () =>
-    spawnWorker({ ...db.env, QUEUE: `${queue}:${slots}`, JOBQ_POLL_INTERVAL_MS: '200' }),
+    spawnWorker({ ...db.env, QUEUE: `${queue}:${slots}`, JOBQ_POLL_INTERVAL_MS: '200', ...env }),
   );
 }
 
@@ -149,11 +149,13 @@ describe('flow control across worker processes', () => {
   );
 
   it(
-    'fair shares: tenant B enqueued behind 3,000 jobs of tenant A starts within 1 s (p99), not after A',
+    "fair shares: tenant B enqueued behind 3,000 jobs of tenant A starts within 1 s (p99), not after A — even when A's backlog is older than the starvation bound",
     { timeout: 240_000 },
     async () => {
       await sleepJobs('fair', 3000, 50, 'A');
-      const ws = workers(2, 'fair', 10);
+      // A's backlog is past a 1 s starvation bound by the time B arrives: age must not turn the order
+      // first-in-first-out (it lifts jobs over higher priorities only, and there is one priority here)
+      const ws = workers(2, 'fair', 10, { JOBQ_STARVATION_SECONDS: '1' });
       try {
         await waitFor(async () => (await counts('fair')).done >= 100, {
           timeoutMs: 120_000,
