@@ -40,13 +40,19 @@ function setPaused(paused: boolean) {
   };
 }
 
-/** "conc 3/5, rate 10/s burst 20 (tokens 7), per key 2" — the limits and their use, or "-". */
+/**
+ * "conc 3/5, rate 10/s burst 20 (tokens 7), per key 2 (1 of 4 keys at limit)" — the limits and their
+ * use (for the per-key limit: of the keys with running jobs, how many are at it), or "-".
+ */
 export function formatLimits(l: QueueLimits | undefined): string {
   if (!l) return '-';
   const parts: string[] = [];
   if (l.concurrency !== null) parts.push(`conc ${l.running}/${l.concurrency}`);
   if (l.rate !== null) parts.push(`rate ${l.rate} burst ${l.burst ?? '-'} (tokens ${l.tokens ?? '-'})`);
-  if (l.perKeyConcurrency !== null) parts.push(`per key ${l.perKeyConcurrency}`);
+  if (l.perKeyConcurrency !== null)
+    parts.push(
+      `per key ${l.perKeyConcurrency} (${l.keysAtLimit ?? 0} of ${l.keysRunning ?? 0} ${l.keysRunning === 1 ? 'key' : 'keys'} at limit)`,
+    );
   return parts.join(', ');
 }
 

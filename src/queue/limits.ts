@@ -26,6 +26,9 @@ export interface QueueLimits {
   running: number;
   /** Tokens in the rate bucket now (whole starts available), or null without a rate limit. */
   tokens: number | null;
+  /** With a per-key limit: keys with running jobs now, and how many of them are at the limit (else null). */
+  keysRunning: number | null;
+  keysAtLimit: number | null;
 }
 
 const MAX = 1_000_000;
@@ -60,6 +63,8 @@ function view(r: QueueFlowRow): QueueLimits {
     perKeyConcurrency: r.keyConcurrency,
     running: r.running,
     tokens: r.tokens === null ? null : Math.floor(r.tokens),
+    keysRunning: r.keysRunning,
+    keysAtLimit: r.keysAtLimit,
   };
 }
 
@@ -104,6 +109,8 @@ export async function setQueueLimits(
         perKeyConcurrency: null,
         running: 0,
         tokens: null,
+        keysRunning: null,
+        keysAtLimit: null,
       };
 }
 

@@ -20,6 +20,9 @@ export interface QueueFlowRow extends QueueLimitRow {
   running: number;
   /** Tokens in the bucket now (refilled to this instant), or null without a rate limit. */
   tokens: number | null;
+  /** With a per-key limit: keys with jobs RUNNING now, and how many of them are at the limit (else null). */
+  keysRunning: number | null;
+  keysAtLimit: number | null;
 }
 
 /**
@@ -74,10 +77,18 @@ export async function queueFlowList(exec: Executor, name?: string): Promise<Queu
     key_concurrency: number | null;
     running: number;
     tokens: number | null;
+    keys_running: number | null;
+    keys_at_limit: number | null;
   }>`SELECT q.name AS queue, q.concurrency, q.rate_count, q.rate_period_ms, q.burst, q.key_concurrency,
       (SELECT count(*)::int FROM ${t.jobs} j WHERE j.queue = q.name AND j.status = 'RUNNING') AS running,
-      ${refilledTokens('q')} AS tokens
+      ${refilledTokens('q')} AS tokens, ku.keys_running, ku.keys_at_limit
     FROM ${t.queues} q
+    -- running jobs per key (jobs_running_idx), only for a queue with a per-key limit
+    LEFT JOIN LATERAL (
+      SELECT count(*)::int AS keys_running, (count(*) FILTER (WHERE k.n >= q.key_concurrency))::int AS keys_at_limit
+      FROM (SELECT count(*) AS n FROM ${t.jobs} j
+        WHERE j.queue = q.name AND j.status = 'RUNNING' AND j.key IS NOT NULL GROUP BY j.key) k
+    ) ku ON q.key_concurrency IS NOT NULL
     WHERE (q.concurrency IS NOT NULL OR q.rate_count IS NOT NULL OR q.key_concurrency IS NOT NULL)
       AND (${name ?? null}::text IS NULL OR q.name = ${name ?? null})
     ORDER BY q.name`.execute(exec.raw);
@@ -90,5 +101,7 @@ export async function queueFlowList(exec: Executor, name?: string): Promise<Queu
     keyConcurrency: x.key_concurrency,
     running: x.running,
     tokens: x.tokens,
+    keysRunning: x.keys_running,
+    keysAtLimit: x.keys_at_limit,
   }));
 }

@@ -22,9 +22,9 @@ beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   await enqueueMany(
     db.exec,
-    Array.from({ length: 6 }, () => ({ type: 'mail.send', queue: 'email' })),
+    Array.from({ length: 6 }, (_, i) => ({ type: 'mail.send', queue: 'email', key: `k${i % 2}` })),
   );
-  await setQueueLimits(db.exec, 'email', { concurrency: 2, rate: '10/s', burst: 20 });
+  await setQueueLimits(db.exec, 'email', { concurrency: 2, rate: '10/s', burst: 20, perKeyConcurrency: 1 });
   await claim(db.exec, { queue: 'email', workerId: 'w1', limit: 5, leaseMs: 60_000, starvationMs: 60_000 });
   api = await startApi(db, { auth: 'none' });
   browser = await launchChromium();
@@ -39,13 +39,14 @@ afterAll(async () => {
 });
 
 describe.skipIf(!hasChromium && !process.env.CI)('dashboard flow limits in Chromium', () => {
-  it('shows each limited queue with running / limit and the rate with its tokens', async () => {
+  it('shows each limited queue with running / limit, the rate with its tokens, and keys at their limit', async () => {
     await page.goto(`${api.url}/`);
     const row = page.locator('#flow-limits tr[data-limits="email"]');
     await expect.poll(() => row.count()).toBe(1);
     const text = (await row.textContent()) ?? '';
     expect(text).toContain('2 / 2'); // the claim of 5 took 2: the limit held
     expect(text).toContain('10/s, burst 20');
+    expect(text).toContain('1 (2 of 2 at limit)'); // one job of each key runs: both keys are at 1
     await page.screenshot({ path: `${ARTIFACTS}dashboard-limits.png`, fullPage: true });
   });
 
@@ -57,6 +58,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard flow limits in Chrom
     const row = page.locator('#flow-limits tr[data-limits="video"]');
     await expect.poll(() => row.count()).toBe(1);
     expect(await row.textContent()).toContain('0 / 3');
+    expect(await row.textContent()).toContain('1 (0 of 0 at limit)');
     expect((await listQueueLimits(db.exec, 'video'))[0]).toMatchObject({
       concurrency: 3,
       perKeyConcurrency: 1,

@@ -7,16 +7,20 @@ const COLS = [
   { label: 'Queue', width: '11rem' },
   { label: 'Running / limit', width: '14rem' },
   { label: 'Rate (tokens now)', width: '14rem' },
-  { label: 'Per key', width: '7rem', class: 'num' },
+  { label: 'Per key (keys at limit)', width: '13rem' },
   { label: '' },
 ];
 
-/** "3 / 5", "10/s, burst 20 (7 left)". */
+/** "3 / 5", "10/s, burst 20 (7 left)", "2 (1 of 4 at limit)". */
 function conc(l) {
   return l.concurrency === null ? '–' : `${num(l.running)} / ${num(l.concurrency)}`;
 }
 function rate(l) {
   return l.rate === null ? '–' : `${l.rate}, burst ${num(l.burst)} (${num(l.tokens)} left)`;
+}
+function perKey(l) {
+  if (l.perKeyConcurrency === null) return '–';
+  return `${num(l.perKeyConcurrency)} (${num(l.keysAtLimit ?? 0)} of ${num(l.keysRunning ?? 0)} at limit)`;
 }
 
 /** The limits panel: a table of limited queues and the form; refresh(queues) redraws it. */
@@ -99,7 +103,7 @@ export function limitsPanel(app) {
                 conc(l),
               ),
               h('td', { class: l.rate !== null && l.tokens === 0 ? 'warn-text' : '' }, rate(l)),
-              h('td', { class: 'num' }, l.perKeyConcurrency === null ? '–' : num(l.perKeyConcurrency)),
+              h('td', { class: l.keysAtLimit > 0 ? 'warn-text' : '' }, perKey(l)),
               h(
                 'td',
                 { class: 'right' },
