@@ -183,11 +183,11 @@ describe('flow control across worker processes', () => {
   );
 
   it(
-    'a limit changed while workers run takes effect without a restart; removing it restores full speed',
+    'limits changed while workers run take effect without a restart (concurrency, rate, per key); removing them restores full speed',
     { timeout: 240_000 },
     async () => {
       await setQueueLimits(exec, 'chg', { concurrency: 2 });
-      await sleepJobs('chg', 3000, 40);
+      for (let k = 0; k < 10; k++) await sleepJobs('chg', 300, 40, `k${k}`);
       const ws = workers(2, 'chg', 20);
       try {
         const low = await sample('chg', (c) => c.done >= 30);
@@ -202,6 +202,24 @@ describe('flow control across worker processes', () => {
         const clearedAt = Date.now();
         await sample('chg', (c) => c.running > 20);
         expect(Date.now() - clearedAt).toBeLessThan(2500);
+
+        // a rate limit set now: after a second, starts keep to it (started_at is the claim's own time)
+        await setQueueLimits(exec, 'chg', { rate: '10/s', burst: 1 });
+        const t0 = (await sql<{ t: Date }>`SELECT now() AS t`.execute(exec.raw)).rows[0]?.t ?? new Date();
+        await new Promise((r) => setTimeout(r, 3500));
+        const rated = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${t.jobs} WHERE queue = 'chg'
+          AND started_at > ${t0}::timestamptz + interval '1 second'
+          AND started_at <= ${t0}::timestamptz + interval '3 seconds'`.execute(exec.raw);
+        expect(rated.rows[0]?.n).toBeLessThanOrEqual(10 * 2 + 1);
+        expect(rated.rows[0]?.n).toBeGreaterThan(0);
+
+        // the rate removed and a per-key limit set: at most one running per key, several keys at once
+        await setQueueLimits(exec, 'chg', { rate: null, perKeyConcurrency: 1 });
+        await new Promise((r) => setTimeout(r, 1000));
+        const until = Date.now() + 1500;
+        const keyed = await sample('chg', () => Date.now() > until);
+        expect(keyed.keyPeak).toBe(1);
+        expect(keyed.peak).toBeGreaterThan(2);
       } finally {
         await stopAll(ws);
       }
