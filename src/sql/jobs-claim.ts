@@ -193,13 +193,17 @@ export async function jobClaimLimited(exec: Executor, p: ClaimParams): Promise<C
       LIMIT greatest(0, (SELECT w FROM scan) - (SELECT count(*) FROM starving))
       FOR UPDATE SKIP LOCKED
     ), cand AS (
-      SELECT c.id, c.key, ${claimRank('c', p.starvationMs, lifting)} AS r,
-        row_number() OVER (PARTITION BY c.key ORDER BY ${claimRank('c', p.starvationMs, lifting)}) AS krank
+      SELECT c.id, c.key, ${claimRank('c', p.starvationMs, lifting)} AS r
       FROM (SELECT * FROM starving UNION SELECT * FROM normal) c
+    ), keyed AS (
+      -- each keyed candidate's place among its key's, only with a per-key limit: without one, this
+      -- second sort of the batch made a limited claim of 500 cost 1.4× a plain one
+      SELECT k.id, row_number() OVER (PARTITION BY k.key ORDER BY k.r) AS krank
+      FROM cand k WHERE k.key IS NOT NULL AND (SELECT per_key FROM allow)
     ), picked AS (
-      SELECT c.id, row_number() OVER (ORDER BY c.r) AS ord FROM cand c, f
+      SELECT c.id, row_number() OVER (ORDER BY c.r) AS ord FROM cand c CROSS JOIN f LEFT JOIN keyed k ON k.id = c.id
       WHERE f.key_concurrency IS NULL OR c.key IS NULL
-        OR coalesce((f.key_running ->> c.key)::int, 0) + c.krank <= f.key_concurrency
+        OR coalesce((f.key_running ->> c.key)::int, 0) + k.krank <= f.key_concurrency
       ORDER BY c.r LIMIT (SELECT n FROM allow)
     ), async_commit AS (
       SELECT set_config('synchronous_commit', 'off', true)
