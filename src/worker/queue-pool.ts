@@ -127,6 +127,16 @@ export class QueuePool {
     return this.waiting.length;
   }
 
+  /**
+   * Claims in flight at once. One for a queue with flow limits: its claims take turns on the queue's flow
+   * lock anyway, and a second one, waiting for the lock with a snapshot taken before the first committed,
+   * walked the first one's jobs again (each found claimed only after locking it) — a drain with limits
+   * that never bind ran at 0.75× of the same drain without them.
+   */
+  private get claimsAtOnce(): number {
+    return this.limited ? 1 : this.maxClaimsInFlight;
+  }
+
   /** Jobs the worker may claim ahead of free slots now (see the header). */
   private ahead(): number {
     // A queue held back by a limit claims no further than its slots: a job waiting here would count
@@ -154,9 +164,9 @@ export class QueuePool {
     while (set.claiming && this.wanted && !this.retryTimer && !writer.backlogged) {
       const room = this.slots + this.ahead() - this.running - this.waiting.length - this.reserved;
       if (room <= 0) return;
-      // A second claim alongside the first only when the queue is known to be busy.
-      if (this.claimsInFlight > 0 && (!this.lastFull || this.claimsInFlight >= this.maxClaimsInFlight))
-        return;
+      // A second claim alongside the first only when the queue is known to be busy, and never for a
+      // queue with flow limits (see claimsAtOnce).
+      if (this.claimsInFlight > 0 && (!this.lastFull || this.claimsInFlight >= this.claimsAtOnce)) return;
       this.claimOnce(Math.min(room, this.d.settings.claimBatch));
     }
   }
