@@ -40,7 +40,9 @@ describe('jobq queues limit', () => {
       running: 0,
     });
     const human = await jobq('queues');
-    expect(human.stdout).toContain('conc 0/5, rate 10/s burst 20 (tokens 20), per key 2');
+    expect(human.stdout).toContain(
+      'conc 0/5, rate 10/s burst 20 (tokens 20), per key 2 (0 of 0 keys at limit)',
+    );
     const json = JSON.parse((await jobq('queues', '--json')).stdout) as { queue: string; limits: unknown }[];
     expect(json.find((q) => q.queue === 'email')?.limits).toMatchObject({ concurrency: 5 });
     const off = await jobq('queues', 'limit', 'email', '--concurrency', 'off');
@@ -88,10 +90,12 @@ describe('API', () => {
     const bad2 = await request(`${api.url}/queues/api-q/limits`, { method: 'PUT', body: { concurrency: 0 } });
     expect(bad2.status).toBe(400);
     expect(JSON.stringify(bad2.body)).toContain('concurrency');
-    const job = await request(`${api.url}/jobs`, {
+    const job = await request<{ job: { id: string; key: string | null } }>(`${api.url}/jobs`, {
       body: { type: 'demo.echo', queue: 'api-q', key: 'tenant-7' },
     });
     expect(job.status).toBe(201);
+    expect(job.body.job.key).toBe('tenant-7');
+    expect((await getJob(db.exec, job.body.job.id)).key).toBe('tenant-7');
     const overview = await request<{ queues: { queue: string; limits: { concurrency: number } | null }[] }>(
       `${api.url}/overview`,
     );
