@@ -10,7 +10,7 @@ import { silentLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { upsertSchedule } from '../../src/queue/schedules.js';
 import { createScheduler } from '../../src/scheduler/scheduler.js';
-import { connect } from '../../src/db/connect.js';
+import { connect, type Database } from '../../src/db/connect.js';
 import { freshDb, resetDb } from '../helpers/db.js';
 import { waitFor } from '../helpers/wait.js';
 import { firedJobs, must } from './helpers.js';
@@ -33,6 +33,19 @@ function capture(): { log: pino.Logger; lines: Line[] } {
 }
 
 const LIMITS = { maxPayloadBytes: 1_048_576, defaultMaxAttempts: 5 };
+
+/** Starts a scheduler without maintenance or LISTEN that looks for due schedules every 500 ms. */
+async function startScheduler(database: Database, log: pino.Logger): Promise<void> {
+  service = createScheduler({
+    db: database,
+    log,
+    graceMs: 30_000,
+    limits: LIMITS,
+    maintenance: false,
+    maxSleepMs: 500,
+  });
+  await service.start();
+}
 
 afterEach(async () => {
   await service?.stop();
@@ -91,15 +104,7 @@ describe('scheduler service', () => {
     await upsertSchedule(db.exec, 'bad', { cron: '* * * * * *', type: 'bad.t', queue: 'q1' });
     // Edited by hand into something the scheduler cannot plan.
     await sql`UPDATE ${db.exec.t.schedules} SET cron = 'not a cron' WHERE name = 'bad'`.execute(db.exec.raw);
-    service = createScheduler({
-      db,
-      log,
-      graceMs: 30_000,
-      limits: LIMITS,
-      maintenance: false,
-      maxSleepMs: 500,
-    });
-    await service.start();
+    await startScheduler(db, log);
     const failures = (): Line[] => lines.filter((l) => l.msg === 'schedule bad could not be fired');
     await waitFor(() => failures().length >= 3, { what: 'three failed fires of the broken schedule' });
     const [f1, f2, f3] = failures().map((l) => ({ at: l.time, wait: must(l.retryInMs) }));
@@ -135,15 +140,7 @@ describe('scheduler service', () => {
       await upsertSchedule(db.exec, 'blocked', { cron: '* * * * * *', type: 'blocked.t', queue: 'q1' });
       await locker.query('BEGIN');
       await locker.query(`LOCK TABLE "${db.schema}".jobs IN ACCESS EXCLUSIVE MODE`);
-      service = createScheduler({
-        db: busy,
-        log,
-        graceMs: 30_000,
-        limits: LIMITS,
-        maintenance: false,
-        maxSleepMs: 500,
-      });
-      await service.start();
+      await startScheduler(busy, log);
       await waitFor(() => lines.some((l) => l.level === 40 && l.msg.startsWith('scheduler: database busy')), {
         what: 'the busy warning',
       });
