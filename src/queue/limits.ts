@@ -121,5 +121,6 @@ export function clearQueueLimits(exec: Executor, queue: string): Promise<QueueLi
 
 /** Queues with limits, with their current use (one queue when `queue` is given). */
 export async function listQueueLimits(exec: Executor, queue?: string): Promise<QueueLimits[]> {
-  return (await queueFlowList(exec, queue)).map(view);
+  const name = queue === undefined ? undefined : validateName('queue', queue);
+  return (await queueFlowList(exec, name)).map(view);
 }

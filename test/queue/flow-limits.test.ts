@@ -199,6 +199,7 @@ describe('limits as configuration', () => {
     await expect(setQueueLimits(exec, 'email', { perKeyConcurrency: 1.5 })).rejects.toMatchObject({
       field: 'perKeyConcurrency',
     });
+    await expect(listQueueLimits(exec, 'bad\u0000name')).rejects.toMatchObject({ field: 'queue' });
   });
 });
 
