@@ -32,6 +32,18 @@ async function running(id: string, attempt: number): Promise<void> {
   );
 }
 
+/**
+ * The hanging handler of job `id` has started in `w`. The claim commits before the handler starts, and a
+ * job claimed but not yet started when a stop comes is handed back uncounted (rightly): a test of what a
+ * release of a *running* handler counts must wait for the handler itself.
+ */
+async function handlerStarted(w: WorkerProcess, id: string): Promise<void> {
+  await waitFor(() => w.output().includes(`hang started ${id}`), {
+    what: `the handler of job ${id} to start`,
+    timeoutMs: 30_000,
+  });
+}
+
 async function registered(p: WorkerProcess): Promise<void> {
   await waitFor(() => workerIdOf(db, p.pid), { what: `worker ${p.pid} to register`, timeoutMs: 60_000 });
 }
@@ -85,6 +97,7 @@ describe('misbehaving handlers, real worker processes', () => {
       const w = spawnWorker({ ...env, QUEUE: 'rel', JOBQ_JOB_TIMEOUT_MS: '0' });
       await registered(w);
       await running(job.id, 1);
+      await handlerStarted(w, job.id);
       w.child.kill('SIGTERM');
       expect(await w.exited).toBe(0);
       const j = await getJob(exec, job.id);
@@ -107,6 +120,7 @@ describe('misbehaving handlers, real worker processes', () => {
     const w = spawnWorker({ ...env, QUEUE: 'rel0', JOBQ_JOB_TIMEOUT_MS: '0', JOBQ_FREE_RELEASES: '0' });
     await registered(w);
     await running(job.id, 1);
+    await handlerStarted(w, job.id);
     w.child.kill('SIGTERM');
     expect(await w.exited).toBe(0);
     const j = await getJob(exec, job.id);
