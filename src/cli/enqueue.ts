@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { UsageError, ValidationError } from '../errors.js';
 import { parseDuration, parseInteger } from '../parse.js';
-import { enqueue, enqueueMany, validateEnqueue, type EnqueueSpec, type Limits } from '../queue/index.js';
+import { enqueue, insertRows, validateEnqueue, type EnqueueSpec, type JobInsert } from '../queue/index.js';
 import { withDatabase } from './context.js';
 import { parseJson, readPayload, readSource } from './input.js';
 import { printJson, say } from './output.js';
@@ -74,12 +74,12 @@ export function register(program: Command): void {
       if (opts.batch !== undefined) {
         if (type !== undefined) throw new UsageError('give either a job type or --batch, not both');
         const { specs, lines } = parseBatch(await readSource('--batch', opts.batch));
-        const line = (i: number): string => `line ${lines[i] ?? i + 1}: `;
-        const check = (config: Limits): void => specs.forEach((s, i) => validateEnqueue(s, config, line(i)));
+        // Validated once, before the database is opened; inserted as they are.
+        let rows: JobInsert[] = [];
         await withDatabase(
           cmd,
-          async (db, config) => {
-            const res = await enqueueMany(db.exec, specs, config, line);
+          async (db) => {
+            const res = await insertRows(db.exec, rows);
             const created = res.filter((r) => r.created).length;
             if (opts.json) printJson({ created, existing: res.length - created, ids: res.map((r) => r.id) });
             else
@@ -87,7 +87,11 @@ export function register(program: Command): void {
                 `created ${created} job${created === 1 ? '' : 's'}${res.length > created ? ` (${res.length - created} already existed)` : ''}`,
               );
           },
-          { check },
+          {
+            check: (config) => {
+              rows = specs.map((s, i) => validateEnqueue(s, config, `line ${lines[i] ?? i + 1}: `));
+            },
+          },
         );
         return;
       }
