@@ -125,7 +125,7 @@ export async function jobClaim(exec: Executor, p: ClaimParams): Promise<ClaimOut
     ), starving AS (
       SELECT id, priority, fair_seq, run_after FROM ${t.jobs} s
       WHERE ${claimReady('s', p.queue)} AND ${claimStarving('s', p.starvationMs)}
-        AND EXISTS (SELECT 1 FROM active) AND (SELECT lifting FROM lift)
+        AND EXISTS (SELECT 1 FROM active) AND ${lifting}
       ORDER BY run_after LIMIT ${p.limit}
       FOR UPDATE SKIP LOCKED
     ), normal AS (
@@ -183,7 +183,7 @@ export async function jobClaimLimited(exec: Executor, p: ClaimParams): Promise<C
       SELECT ${claimLifting(t.jobs, p.queue, p.starvationMs)} AS lifting
     ), starving AS (
       SELECT id, priority, fair_seq, run_after, key FROM ${t.jobs} s
-      WHERE ${claimReady('s', p.queue)} AND ${claimStarving('s', p.starvationMs)} AND (SELECT lifting FROM lift)
+      WHERE ${claimReady('s', p.queue)} AND ${claimStarving('s', p.starvationMs)} AND ${lifting}
       ORDER BY run_after LIMIT (SELECT w FROM scan)
       FOR UPDATE SKIP LOCKED
     ), normal AS (
